@@ -1,0 +1,131 @@
+"""The Kindred bot: a `commands.Bot` that is handed its dependencies instead of making them.
+
+`main()` opens the database, migrates it, builds the scheduler and the core services, and injects
+them, so tests can build the same bot around a temporary database and a fake clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from .clock import SystemClock
+from .db import Database, migrate
+from .interactions import KindredTree
+from .scheduler import Scheduler
+from .services import Services, build_services
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Load order matters only for /admin: its subgroups from other cogs are mounted under it.
+EXTENSIONS = (
+    "cogs.lifecycle",
+    "cogs.about",
+    "cogs.admin",
+)
+
+
+def kindred_intents() -> discord.Intents:
+    """Only what the features need: guilds (channels, roles, threads) and members (the pool)."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.members = True
+    return intents
+
+
+class Kindred(commands.Bot):
+    def __init__(self, *, settings: Settings, services: Services, **options: Any) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=kindred_intents(),
+            tree_cls=KindredTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.services = services
+        self._started_scheduler = False
+
+    async def setup_hook(self) -> None:
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self._mount_admin_groups()
+        await self.sync_commands_if_changed()
+
+    def _mount_admin_groups(self) -> None:
+        """Move every cog's `AdminGroup` (e.g. `prompts`) under the `/admin` command."""
+        from cogs._admin import AdminGroup
+
+        admin = self.tree.get_command("admin")
+        if not isinstance(admin, discord.app_commands.Group):
+            raise RuntimeError("the admin cog must be loaded before mounting admin groups")
+        for command in self.tree.get_commands():
+            if isinstance(command, AdminGroup):
+                self.tree.remove_command(command.name)
+                admin.add_command(command)
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync app commands only when their definition changed (syncing is rate-limited)."""
+        target = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if target is not None:
+            self.tree.copy_global_to(guild=target)
+        definition = [c.to_dict(self.tree) for c in self.tree.get_commands(guild=target)]
+        digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+        key = f"command_hash:{target.id if target else 'global'}"
+        db = self.services.db
+        if await db.fetchval("SELECT value FROM meta WHERE key = ?", (key,)) == digest:
+            log.info("App commands unchanged; not syncing")
+            return False
+        await self.tree.sync(guild=target)
+        await db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, digest),
+        )
+        log.info("Synced %d app commands to %s", len(definition), target.id if target else "all")
+        return True
+
+    async def on_ready(self) -> None:
+        # on_ready fires again after a full reconnect; the guild reconcile is cheap and idempotent.
+        await self.services.guilds.reconcile(guild.id for guild in self.guilds)
+        if not self._started_scheduler:
+            self._started_scheduler = True
+            self.services.scheduler.start()
+            log.info("Kindred is ready in %d guilds", len(self.guilds))
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        """A listener failed: log it with the event's name; the bot keeps running."""
+        log.exception("Error in event handler %s", event_method)
+
+    async def close(self) -> None:
+        await self.services.scheduler.stop()
+        await super().close()
+
+
+async def open_services(settings: Settings) -> Services:
+    """Open and migrate the database and build the core services on the real clock."""
+    db = await Database.open(settings.database_path)
+    try:
+        await migrate(db)
+    except Exception:
+        await db.close()
+        raise
+    clock = SystemClock()
+    return build_services(db, Scheduler(db, clock), clock)
+
+
+async def main(settings: Settings) -> None:
+    services = await open_services(settings)
+    try:
+        async with Kindred(settings=settings, services=services) as bot:
+            await bot.start(settings.token)
+    finally:
+        await services.scheduler.stop()
+        await services.db.close()

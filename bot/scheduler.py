@@ -1,0 +1,213 @@
+"""Persisted jobs and one task that sleeps until the earliest one is due.
+
+This is the classic persisted timer: every future action (a guild's next prompt, a pairing round,
+a check-in, an ask's bump) is a row in `jobs` with a unique key. One loop reads the earliest due
+time, sleeps until then (or until an earlier job is scheduled), and hands due jobs to the handler
+registered for their kind. Idle guilds cost nothing: there is no per-guild task and no polling.
+
+After a restart the loop simply finds jobs whose time has passed; the handler sees `job.lateness`
+and decides whether to catch up or skip. A handler returns the next due time for recurring work,
+or None when the job is done. A handler that raises is logged with the job's context and retried
+later with backoff; it never stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from .clock import Clock
+from .db import Database
+from .timeutil import from_db, to_db
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP_SECONDS = 900.0  # re-check now and then, in case the host clock jumped
+RETRY_BASE_SECONDS = 60.0
+RETRY_MAX_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    key: str
+    kind: str
+    guild_id: int | None
+    due_at: datetime
+    started_at: datetime
+    attempts: int = 0
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def lateness(self) -> timedelta:
+        """How long after its due time the job started (zero or more)."""
+        return max(timedelta(0), self.started_at - self.due_at)
+
+
+Handler = Callable[[Job], Awaitable[datetime | None]]
+
+
+class Scheduler:
+    def __init__(self, db: Database, clock: Clock, *, concurrency: int = 32) -> None:
+        self._db = db
+        self._clock = clock
+        self._concurrency = concurrency
+        self._handlers: dict[str, Handler] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def register(self, kind: str, handler: Handler) -> None:
+        """Route jobs of `kind` to `handler`; register before `start()`."""
+        self._handlers[kind] = handler
+
+    async def schedule(
+        self,
+        key: str,
+        kind: str,
+        due_at: datetime,
+        *,
+        guild_id: int | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Create or move the job `key`; the loop wakes if it is now the earliest."""
+        await self._db.execute(
+            """
+            INSERT INTO jobs (key, kind, guild_id, due_at, payload, attempts)
+            VALUES (?, ?, ?, ?, ?, 0)
+            ON CONFLICT (key) DO UPDATE SET
+                kind = excluded.kind, guild_id = excluded.guild_id,
+                due_at = excluded.due_at, payload = excluded.payload, attempts = 0
+            """,
+            (key, kind, guild_id, to_db(due_at), json.dumps(payload or {})),
+        )
+        self._wake.set()
+
+    async def cancel(self, key: str) -> None:
+        await self._db.execute("DELETE FROM jobs WHERE key = ?", (key,))
+        self._wake.set()
+
+    async def due_at(self, key: str) -> datetime | None:
+        text = await self._db.fetchval("SELECT due_at FROM jobs WHERE key = ?", (key,))
+        return None if text is None else from_db(text)
+
+    def start(self) -> None:
+        if self._loop_task is None or self._loop_task.done():
+            self._loop_task = asyncio.create_task(self._loop(), name="kindred-scheduler")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop_task, *self._running.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._loop_task = None
+
+    async def idle(self) -> None:
+        """Wait until no job is running (for tests and orderly shutdown)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                delay = await self._dispatch_due()
+            except Exception:
+                log.exception("Scheduler pass failed; retrying in %.0f s", RETRY_BASE_SECONDS)
+                delay = RETRY_BASE_SECONDS
+            await self._sleep(delay)
+
+    async def _dispatch_due(self) -> float | None:
+        """Start due jobs up to the concurrency limit; return seconds until the next one."""
+        now = self._clock.now()
+        free = self._concurrency - len(self._running)
+        if free > 0:
+            rows = await self._db.fetchall(
+                "SELECT * FROM jobs WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+                (to_db(now), free + len(self._running)),
+            )
+            for row in rows:
+                if row["key"] in self._running or len(self._running) >= self._concurrency:
+                    continue
+                job = Job(
+                    key=row["key"],
+                    kind=row["kind"],
+                    guild_id=row["guild_id"],
+                    due_at=from_db(row["due_at"]),
+                    started_at=now,
+                    attempts=row["attempts"],
+                    payload=json.loads(row["payload"]),
+                )
+                self._running[job.key] = asyncio.create_task(self._run(job), name=job.key)
+        next_due = await self._db.fetchval(
+            "SELECT MIN(due_at) FROM jobs WHERE due_at > ?", (to_db(now),)
+        )
+        if next_due is None:
+            return None
+        return (from_db(next_due) - now).total_seconds()
+
+    async def _sleep(self, delay: float | None) -> None:
+        """Sleep for `delay` seconds (None: until woken), or until something changes."""
+        if self._wake.is_set():
+            return
+        wake = asyncio.create_task(self._wake.wait())
+        timer = asyncio.create_task(
+            self._clock.sleep(min(MAX_SLEEP_SECONDS, delay if delay is not None else 1e9))
+        )
+        try:
+            await asyncio.wait({wake, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+            timer.cancel()
+
+    async def _run(self, job: Job) -> None:
+        try:
+            handler = self._handlers.get(job.kind)
+            if handler is None:
+                log.warning("No handler for job %s (kind %s); retrying later", job.key, job.kind)
+                await self._finish(job, None, failed=True)
+                return
+            try:
+                next_due = await handler(job)
+            except Exception:
+                log.exception(
+                    "Job %s (kind %s, guild %s, due %s, attempt %d) failed",
+                    job.key,
+                    job.kind,
+                    job.guild_id,
+                    to_db(job.due_at),
+                    job.attempts + 1,
+                )
+                await self._finish(job, None, failed=True)
+            else:
+                await self._finish(job, next_due, failed=False)
+        except Exception:
+            log.exception("Could not record the outcome of job %s", job.key)
+        finally:
+            self._running.pop(job.key, None)
+            self._wake.set()
+
+    async def _finish(self, job: Job, next_due: datetime | None, *, failed: bool) -> None:
+        """Reschedule or delete the job, unless someone moved it while it ran."""
+        if failed:
+            backoff = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**job.attempts)
+            next_due, attempts = self._clock.now() + timedelta(seconds=backoff), job.attempts + 1
+        else:
+            attempts = 0
+        original = to_db(job.due_at)
+        if next_due is None:
+            await self._db.execute(
+                "DELETE FROM jobs WHERE key = ? AND due_at = ?", (job.key, original)
+            )
+        else:
+            await self._db.execute(
+                "UPDATE jobs SET due_at = ?, attempts = ? WHERE key = ? AND due_at = ?",
+                (to_db(next_due), attempts, job.key, original),
+            )

@@ -1,0 +1,32 @@
+"""The core services, built once in `main()` and handed to the bot (and from it to the cogs).
+
+Cogs share state only through these, never through each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .clock import Clock
+from .db import Database
+from .features import Feature
+from .guilds import GuildService
+from .scheduler import Scheduler
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    db: Database
+    scheduler: Scheduler
+    clock: Clock
+    guilds: GuildService
+
+    @property
+    def features(self) -> tuple[Feature, ...]:
+        """The features in the order `/about` and `/admin show` list them."""
+        return ()
+
+
+def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services:
+    guilds = GuildService(db, scheduler, clock)
+    return Services(db=db, scheduler=scheduler, clock=clock, guilds=guilds)
