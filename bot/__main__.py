@@ -28,7 +28,8 @@ def fail(message: str) -> int:
 
 def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    load_dotenv(override=False)  # real environment variables win over .env
+    # .env in the folder the bot is started from; real environment variables win over it.
+    load_dotenv(Path.cwd() / ".env", override=False)
     if args and args[0] == "backup":
         if len(args) != 2:
             return fail(USAGE)

@@ -169,6 +169,13 @@ class Scheduler:
 
     async def _run(self, job: Job) -> None:
         try:
+            # The loop's read may predate this job finishing in another task a moment ago;
+            # run only if the row is still exactly as it was read.
+            still_due = await self._db.fetchval(
+                "SELECT 1 FROM jobs WHERE key = ? AND due_at = ?", (job.key, to_db(job.due_at))
+            )
+            if not still_due:
+                return
             handler = self._handlers.get(job.kind)
             if handler is None:
                 log.warning("No handler for job %s (kind %s); retrying later", job.key, job.kind)

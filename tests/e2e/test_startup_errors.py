@@ -1,0 +1,53 @@
+"""`python -m bot` refuses bad configuration with one clear line, fast, and no traceback."""
+
+import time
+
+import pytest
+
+from tests.support.process import run_bot
+
+
+def assert_one_clear_line(result, setting: str, elapsed: float) -> None:
+    assert result.returncode != 0
+    assert elapsed < 5
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert setting in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": ""}, "DISCORD_TOKEN"),
+        ({"DISCORD_TOKEN": "x", "DATABASE_URL": "mysql://db/kindred"}, "DATABASE_URL"),
+        ({"DISCORD_TOKEN": "x", "LOG_LEVEL": "CHATTY"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_settings_exit_with_one_line(tmp_path, settings, named):
+    started = time.monotonic()
+    result = run_bot(tmp_path, **settings)
+    assert_one_clear_line(result, named, time.monotonic() - started)
+
+
+def test_an_unwritable_database_path_exits_with_one_line(tmp_path):
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    started = time.monotonic()
+    result = run_bot(tmp_path, DISCORD_TOKEN="x", DATABASE_URL="sqlite:///blocker/kindred.db")
+    assert_one_clear_line(result, "DATABASE_URL", time.monotonic() - started)
+
+
+def test_real_environment_wins_over_dotenv(tmp_path):
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=from-dotenv\nLOG_LEVEL=CHATTY\n")
+    result = run_bot(tmp_path, LOG_LEVEL="WARNING", DATABASE_URL="mysql://nope")
+    # .env supplied the token (no token error) but the real LOG_LEVEL won over .env's bad one,
+    # so the first problem found is the malformed DATABASE_URL from the real environment.
+    assert "DATABASE_URL" in result.stderr and "LOG_LEVEL" not in result.stderr
+
+
+def test_a_corrupt_database_is_refused_with_one_line(tmp_path):
+    (tmp_path / "bad.db").write_bytes(b"not sqlite" * 500)
+    started = time.monotonic()
+    result = run_bot(tmp_path, DISCORD_TOKEN="x", DATABASE_URL="sqlite:///bad.db")
+    assert_one_clear_line(result, "DATABASE_URL", time.monotonic() - started)

@@ -1,0 +1,69 @@
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import UserError
+from tests.support.db import open_test_services
+
+
+@pytest.fixture
+async def services(tmp_path):
+    services = await open_test_services(tmp_path / "k.db")
+    yield services
+    await services.scheduler.stop()
+    await services.db.close()
+
+
+async def run_due(services):
+    services.scheduler.start()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    await services.scheduler.idle()
+
+
+async def guild_ids(services):
+    return {r[0] for r in await services.db.fetchall("SELECT guild_id FROM guilds")}
+
+
+async def test_leaving_keeps_data_for_30_days_then_purges_it(services):
+    await services.guilds.joined(1)
+    await services.scheduler.schedule("prompt:1", "nothing", services.clock.now(), guild_id=1)
+    await services.guilds.left(1)
+    services.clock.advance(timedelta(days=29, hours=23))
+    await run_due(services)
+    assert await guild_ids(services) == {1}
+    services.clock.advance(timedelta(hours=1))
+    await run_due(services)
+    assert await guild_ids(services) == set()
+    # The guild's jobs went with it (cascade).
+    assert await services.db.fetchval("SELECT COUNT(*) FROM jobs WHERE guild_id = 1") == 0
+
+
+async def test_rejoining_within_30_days_keeps_everything(services):
+    await services.guilds.joined(1)
+    await services.guilds.set_timezone(1, "Europe/Berlin")
+    await services.guilds.left(1)
+    services.clock.advance(timedelta(days=10))
+    await services.guilds.joined(1)
+    services.clock.advance(timedelta(days=30))
+    await run_due(services)
+    assert await guild_ids(services) == {1}
+    assert (await services.guilds.timezone(1)).key == "Europe/Berlin"
+
+
+async def test_reconcile_marks_guilds_left_while_offline(services):
+    await services.guilds.reconcile([1, 2, 3])
+    await services.guilds.reconcile([1, 3])
+    left = await services.db.fetchval("SELECT left_at FROM guilds WHERE guild_id = 2")
+    assert left is not None
+    assert await services.scheduler.due_at("guild.purge:2") is not None
+
+
+async def test_timezone_is_validated_with_a_suggestion(services):
+    await services.guilds.joined(1)
+    zone = await services.guilds.set_timezone(1, "america/chicago")
+    assert zone.key == "America/Chicago"
+    with pytest.raises(UserError, match="America/Chicago"):
+        await services.guilds.set_timezone(1, "America/Chicgo")
