@@ -27,7 +27,7 @@ class Migration:
 
 
 def load_migrations(folder: Path | None = None) -> list[Migration]:
-    """The migrations in `folder` (default: the packaged ones), sorted, numbered 1..n."""
+    """The migrations in `folder` (default: the packaged ones), sorted by number."""
     source = folder if folder is not None else resources.files("bot.db") / "migrations"
     found = []
     for entry in source.iterdir():
@@ -35,9 +35,9 @@ def load_migrations(folder: Path | None = None) -> list[Migration]:
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
-    expected = list(range(1, len(found) + 1))
-    if [m.version for m in found] != expected:
-        raise RuntimeError(f"migrations must be numbered 1..n without gaps: {found}")
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
+        raise RuntimeError(f"migration numbers must be unique and start at 1: {versions}")
     return found
 
 
@@ -45,12 +45,15 @@ async def migrate(db: Database, migrations: list[Migration] | None = None) -> in
     """Apply every migration newer than the database's version; return the new version."""
     migrations = load_migrations() if migrations is None else migrations
     current = await db.fetchval("PRAGMA user_version")
-    if current > len(migrations):
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
         raise DatabaseError(
-            f"DATABASE_URL: the database is at schema version {current}, newer than this Kindred "
-            f"({len(migrations)}); upgrade Kindred or restore an older backup"
+            f"DATABASE_URL: the database is at schema version {current}, newer than this "
+            f"Kindred ({latest}); upgrade Kindred or restore an older backup"
         )
-    for migration in migrations[current:]:
+    for migration in migrations:
+        if migration.version <= current:
+            continue
         async with db.transaction() as tx:
             await tx.executescript(migration.sql)
             # PRAGMA cannot take parameters; the version is an int we produced.
