@@ -1,0 +1,32 @@
+"""A wire-level fake Discord (REST + gateway) for Kindred's end-to-end tests.
+
+The real discord.py client connects to it over HTTP/websockets on 127.0.0.1, so every payload
+passes through discord.py's own parsers. Quick start::
+
+    fake = FakeDiscord()                      # app/bot user id 9000
+    fake.add_guild(G, "Guild", owner_id=OWNER)
+    fake.add_channel(G, 1001, "general")
+    await fake.start(); point_discord_py_at(fake.url)
+    ... start the bot, await fake.wait_until_connected() ...
+    h = await fake.invoke(G, user_id, "admin prompts add", text="Hi")
+    msg = await h.response(); assert msg.ephemeral
+
+Setup (sync): ``add_guild, add_channel, delete_channel, add_role, add_member, add_user,
+set_dms_closed, deny_send, set_overwrite, add_attachment``.
+Events (async): ``member_join, member_leave, channel_deleted, channel_updated, dispatch,
+drop_gateway``. Interactions (async): ``invoke, autocomplete, click, submit_modal`` return an
+:class:`InteractionHandle` (``response(), followups(n), ack(), messages, ephemeral, deferred,
+modal, choices``). Observation: ``messages, dms_to, channel_messages, threads, commands,
+sync_counts, requests, count_429, unknown_requests, wait_for, wait_for_message``.
+Faults: ``latency, set_global_rate_limit, inject_429, inject_faults``.
+
+Pytest fixtures live in :mod:`tests.fakediscord.fixtures` (``fake_discord``, ``discord_world``,
+``connected_client``); ids of the standard world are in :class:`World`.
+"""
+
+from .handle import InteractionHandle
+from .models import FakeAttachment, FakeMessage
+from .server import FakeDiscord, point_discord_py_at
+
+__all__ = ["FakeAttachment", "FakeDiscord", "FakeMessage", "InteractionHandle",
+           "point_discord_py_at"]

@@ -1,0 +1,250 @@
+"""The fake Discord server speaks the protocol the real discord.py client expects.
+
+Each test connects an unmodified discord.py Client/Bot over HTTP and websockets to
+``tests.fakediscord`` and checks one capability the end-to-end suites rely on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from tests.fakediscord import FakeDiscord
+from tests.fakediscord.fixtures import World, discord_client, fake_discord, running
+
+__all__ = ["discord_client", "fake_discord"]  # fixtures used by name below
+
+G = World.GUILD
+
+
+def _intents() -> discord.Intents:
+    intents = discord.Intents.default()
+    intents.members = True
+    return intents
+
+
+class Recorder:
+    """What the in-test bot's callbacks received."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+        self.event = asyncio.Event()
+
+    def hit(self, *args: object) -> None:
+        self.calls.append(args)
+        self.event.set()
+
+
+class PersistentView(discord.ui.View):
+    def __init__(self, rec: Recorder) -> None:
+        super().__init__(timeout=None)
+        self.rec = rec
+
+    @discord.ui.button(label="We met", custom_id="checkin:met")
+    async def met(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        self.rec.hit("clicked", interaction.user.id, interaction.message.id)
+        await interaction.response.send_message("Thanks!", ephemeral=True)
+
+
+class AnswerModal(discord.ui.Modal, title="Answer"):
+    answer = discord.ui.TextInput(label="Your answer", custom_id="answer")
+
+    def __init__(self, rec: Recorder) -> None:
+        super().__init__()
+        self.rec = rec
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        self.rec.hit("modal", self.answer.value)
+        await interaction.response.send_message(f"got {self.answer.value}", ephemeral=True)
+
+
+def make_bot(rec: Recorder) -> commands.Bot:
+    """A tiny bot with a nested /admin prompts add command and a few others."""
+    bot = commands.Bot(command_prefix="!", intents=_intents(), guild_ready_timeout=0.1)
+    admin = app_commands.Group(name="admin", description="Admin",
+                               default_permissions=discord.Permissions(manage_guild=True))
+    prompts = app_commands.Group(name="prompts", description="Prompts", parent=admin)
+
+    @prompts.command(name="add", description="Add a prompt")
+    async def add(interaction: discord.Interaction, text: str, who: discord.Member,
+                  where: discord.TextChannel, file: discord.Attachment,
+                  count: int = 1, weekends: bool = False) -> None:
+        data = await file.read()
+        rec.hit("add", text, who, where, data, count, weekends,
+                interaction.permissions.manage_guild)
+        await interaction.response.send_message(f"Added {text}", ephemeral=True)
+
+    @app_commands.command(name="slow", description="Deferred then follow-up")
+    async def slow(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await asyncio.sleep(0.05)
+        await interaction.followup.send("done", ephemeral=True)
+        await interaction.followup.send("and more", ephemeral=True)
+
+    @app_commands.command(name="checkin", description="Post a check-in")
+    async def checkin(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("Did you meet?", view=PersistentView(rec))
+
+    @app_commands.command(name="answer", description="Open a modal")
+    async def answer(interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(AnswerModal(rec))
+
+    @app_commands.command(name="ask", description="Ask")
+    async def ask(interaction: discord.Interaction, topic: str) -> None:
+        await interaction.response.send_message(topic, ephemeral=True)
+
+    @ask.autocomplete("topic")
+    async def ask_topic(interaction: discord.Interaction, current: str
+                        ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=t, value=t) for t in ("pbl", "pblx", "math")
+                if t.startswith(current)]
+
+    for cmd in (admin, slow, checkin, answer, ask):
+        bot.tree.add_command(cmd, guild=discord.Object(G))
+
+    async def setup_hook() -> None:
+        bot.add_view(PersistentView(rec))
+
+    bot.setup_hook = setup_hook  # type: ignore[method-assign]
+    return bot
+
+
+@pytest.fixture
+async def synced_bot(fake_discord: FakeDiscord) -> AsyncIterator[tuple[commands.Bot, Recorder]]:
+    rec = Recorder()
+    bot = make_bot(rec)
+    async with running(bot):
+        await bot.tree.sync(guild=discord.Object(G))
+        yield bot, rec
+
+
+async def test_login_ready_and_guild_create_populate_the_cache(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    guild = discord_client.get_guild(G)
+    assert guild is not None and guild.name == "Educators"
+    assert discord_client.user is not None and discord_client.user.id == World.BOT
+    assert discord_client.application_id == World.BOT
+    assert {c.id for c in guild.text_channels} == {World.GENERAL, World.PROMPTS,
+                                                   World.PAIRING, World.HELP}
+    admin = guild.get_member(World.ADMIN)
+    assert admin is not None and admin.guild_permissions.manage_guild
+    assert not guild.get_member(World.MEMBERS[0]).guild_permissions.manage_guild
+    assert guild.get_role(World.ADMIN_ROLE).name == "Admin"
+    assert guild.default_role.id == G
+    assert guild.me.id == World.BOT
+    assert guild.chunked and guild.member_count == len(guild.members)
+    assert fake_discord.unknown_requests == []
+
+
+async def test_rejected_token_fails_login(fake_discord: FakeDiscord) -> None:
+    fake_discord.rejected_tokens.add("bad")
+    client = discord.Client(intents=_intents())
+    with pytest.raises(discord.LoginFailure):
+        await client.login("bad")
+    await client.close()
+
+
+async def test_member_join_and_leave_are_dispatched(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    waiter = asyncio.ensure_future(discord_client.wait_for("member_join", timeout=2))
+    await fake_discord.member_join(G, 3001, "newbie")
+    member = await waiter
+    assert member.id == 3001 and discord_client.get_guild(G).get_member(3001) is not None
+    waiter = asyncio.ensure_future(discord_client.wait_for("member_remove", timeout=2))
+    await fake_discord.member_leave(G, 3001)
+    assert (await waiter).id == 3001
+    assert discord_client.get_guild(G).get_member(3001) is None
+
+
+async def test_commands_sync_and_are_counted(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    names = {c["name"] for c in fake_discord.commands(G)}
+    assert names == {"admin", "slow", "checkin", "answer", "ask"}
+    assert fake_discord.sync_counts == {G: 1}
+    admin = next(c for c in fake_discord.commands(G) if c["name"] == "admin")
+    assert admin["default_member_permissions"] == str(0x20)
+    bot, _ = synced_bot
+    fetched = await bot.tree.fetch_commands(guild=discord.Object(G))
+    assert {c.name for c in fetched} == names
+
+
+async def test_nested_slash_command_gets_typed_options_and_ephemeral_reply(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    _, rec = synced_bot
+    file = fake_discord.add_attachment("prompts.txt", b"one\ntwo\n", "text/plain")
+    h = await fake_discord.invoke(G, World.ADMIN, "admin prompts add", text="Hello @everyone",
+                                  who=World.MEMBERS[0], where=World.PROMPTS, file=file,
+                                  count=3)
+    reply = await h.response(timeout=5)
+    assert reply.content == "Added Hello @everyone" and reply.ephemeral and h.ephemeral
+    assert not h.deferred and h.response_type == 4
+    kind, text, who, where, data, count, weekends, can_manage = rec.calls[0]
+    assert (kind, text, count, weekends, can_manage) == ("add", "Hello @everyone", 3, False,
+                                                         True)
+    assert isinstance(who, discord.Member) and who.id == World.MEMBERS[0]
+    assert isinstance(where, discord.TextChannel) and where.id == World.PROMPTS
+    assert data == b"one\ntwo\n"
+    assert fake_discord.channel_messages(h.channel_id) == []  # ephemeral stays private
+
+
+async def test_invoke_rejects_undeclared_options(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    with pytest.raises(LookupError, match="no option"):
+        await fake_discord.invoke(G, World.ADMIN, "admin prompts add", nope=1)
+    with pytest.raises(LookupError, match="not synced"):
+        await fake_discord.invoke(G, World.ADMIN, "missing")
+
+
+async def test_deferred_response_and_followups(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    h = await fake_discord.invoke(G, World.MEMBERS[1], "slow")
+    first, second = await h.followups(2)
+    assert h.deferred and h.ephemeral
+    assert (first.content, second.content) == ("done", "and more")
+    assert (await h.response()).content == "done"
+
+
+async def test_button_click_reaches_persistent_view(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    _, rec = synced_bot
+    h = await fake_discord.invoke(G, World.ADMIN, "checkin")
+    posted = await h.response()
+    assert not posted.ephemeral and posted.custom_ids() == ["checkin:met"]
+    click = await fake_discord.click(posted, "checkin:met", World.MEMBERS[2])
+    thanks = await click.response()
+    assert thanks.content == "Thanks!" and thanks.ephemeral
+    assert rec.calls[-1] == ("clicked", World.MEMBERS[2], posted.id)
+
+
+async def test_button_click_on_a_dm_message(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    bot, rec = synced_bot
+    user = await bot.fetch_user(World.MEMBERS[3])
+    sent = await user.send("Did you meet?", view=PersistentView(rec))
+    [dm] = fake_discord.dms_to(World.MEMBERS[3])
+    assert dm.id == sent.id
+    reply = await (await fake_discord.click(dm, "checkin:met", World.MEMBERS[3])).response()
+    assert reply.content == "Thanks!" and rec.calls[-1][1] == World.MEMBERS[3]
+
+
+async def test_modal_submit(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    _, rec = synced_bot
+    h = await fake_discord.invoke(G, World.MEMBERS[0], "answer")
+    modal = await h.wait_modal()
+    assert modal["title"] == "Answer"
+    submitted = await fake_discord.submit_modal(h, World.MEMBERS[0], {"answer": "42"})
+    assert (await submitted.response()).content == "got 42"
+    assert rec.calls[-1] == ("modal", "42")
+
+
+async def test_autocomplete_returns_choices(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    choices = await fake_discord.autocomplete(G, World.MEMBERS[0], "ask", focused="topic",
+                                              topic="pb")
+    assert [c["value"] for c in choices] == ["pbl", "pblx"]
