@@ -13,12 +13,12 @@ from bot.timezones import suggest_timezones
 from ._admin import require_manage_guild
 
 
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
 class Admin(
     commands.GroupCog,
     group_name="admin",
     group_description="Set up Kindred in this server (Manage Server)",
-    group_default_permissions=discord.Permissions(manage_guild=True),
-    group_guild_only=True,
 ):
     def __init__(self, bot: Kindred) -> None:
         self.services = bot.services
