@@ -7,6 +7,9 @@ Each test connects an unmodified discord.py Client/Bot over HTTP and websockets 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import discord
@@ -248,3 +251,145 @@ async def test_autocomplete_returns_choices(
     choices = await fake_discord.autocomplete(G, World.MEMBERS[0], "ask", focused="topic",
                                               topic="pb")
     assert [c["value"] for c in choices] == ["pbl", "pblx"]
+
+
+async def test_dm_to_closed_user_is_forbidden_50007(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord.set_dms_closed(World.MEMBERS[0])
+    user = await discord_client.fetch_user(World.MEMBERS[0])
+    with pytest.raises(discord.Forbidden) as info:
+        await user.send("hello")
+    assert info.value.code == 50007
+    assert fake_discord.dms_to(World.MEMBERS[0]) == []
+    await (await discord_client.fetch_user(World.MEMBERS[1])).send("hi")
+    assert [m.content for m in fake_discord.dms_to(World.MEMBERS[1])] == ["hi"]
+
+
+async def test_same_nonce_twice_creates_one_message(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    channel = discord_client.get_channel(World.PROMPTS)
+    first = await channel.send("daily prompt", nonce="prompt-1000-20250101")
+    again = await channel.send("daily prompt", nonce="prompt-1000-20250101")
+    other = await channel.send("daily prompt", nonce="prompt-1000-20250102")
+    assert first.id == again.id != other.id
+    assert len(fake_discord.channel_messages(World.PROMPTS)) == 2
+
+
+async def test_allowed_mentions_decide_who_is_pinged(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    channel = discord_client.get_channel(World.GENERAL)
+    text = f"@everyone <@{World.ADMIN}> <@&{World.PAIRING_ROLE}>"
+    await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
+    await channel.send(text, allowed_mentions=discord.AllowedMentions(
+        everyone=False, users=False, roles=[discord.Object(World.PAIRING_ROLE)]))
+    await channel.send(text)
+    calm, role_only, loud = fake_discord.channel_messages(World.GENERAL)
+    assert not calm.pings_everyone and not calm.pinged_user_ids and not calm.pinged_role_ids
+    assert role_only.pinged_role_ids == {World.PAIRING_ROLE} and not role_only.pings_everyone
+    assert loud.pings_everyone and loud.pinged_user_ids == {World.ADMIN}
+
+
+async def test_files_are_parsed_from_multipart(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    import io
+
+    channel = discord_client.get_channel(World.GENERAL)
+    sent = await channel.send("export", file=discord.File(io.BytesIO(b'{"a": 1}'), "data.json"))
+    [msg] = fake_discord.channel_messages(World.GENERAL)
+    assert msg.attachments[0].filename == "data.json" and msg.attachments[0].data == b'{"a": 1}'
+    assert await sent.attachments[0].read() == b'{"a": 1}'
+
+
+async def test_deleted_channel_and_denied_send(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    channel = discord_client.get_channel(World.HELP)
+    fake_discord.delete_channel(World.HELP)
+    with pytest.raises(discord.NotFound) as info:
+        await channel.send("x")
+    assert info.value.code == 10003
+    fake_discord.deny_send(World.PAIRING)
+    with pytest.raises(discord.Forbidden) as denied:
+        await discord_client.get_channel(World.PAIRING).send("x")
+    assert denied.value.code == 50013
+
+
+async def test_global_rate_limit_is_retried_transparently(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord.set_global_rate_limit(3)
+    channel = discord_client.get_channel(World.GENERAL)
+    sent = await asyncio.gather(*(channel.send(f"m{i}") for i in range(6)))
+    assert fake_discord.count_429 >= 1
+    assert sorted(m.content for m in fake_discord.channel_messages(World.GENERAL)) == sorted(
+        m.content for m in sent)
+    assert len(fake_discord.channel_messages(World.GENERAL)) == 6
+
+
+async def test_injected_429_and_500_are_retried(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord.inject_faults(r"POST /channels/\d+/messages", statuses=[500], count=1)
+    fake_discord.inject_429(r"POST /channels/\d+/messages", count=1, retry_after=0.05)
+    await discord_client.get_channel(World.GENERAL).send("persist")
+    assert [m.content for m in fake_discord.channel_messages(World.GENERAL)] == ["persist"]
+    statuses = [r.status for r in fake_discord.requests if r.method == "POST"]
+    assert statuses == [500, 429, 200]
+
+
+async def test_drop_gateway_reconnects_and_still_dispatches(
+        fake_discord: FakeDiscord, discord_client: discord.Client,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    resumed = asyncio.ensure_future(discord_client.wait_for("resumed", timeout=5))
+    await fake_discord.drop_gateway()
+    await resumed
+    assert fake_discord.gateway.resume_count == 1
+    waiter = asyncio.ensure_future(discord_client.wait_for("member_join", timeout=3))
+    await fake_discord.member_join(G, 3002, "after-resume")
+    assert (await waiter).id == 3002
+
+    # discord.py sleeps 5 s before a non-initial IDENTIFY; skip that wait in this test.
+    async def no_wait(shard_id: int | None, *, initial: bool = False) -> None:
+        return None
+
+    monkeypatch.setattr(discord_client, "before_identify_hook", no_wait)
+    await fake_discord.drop_gateway(resumable=False)
+    await fake_discord.wait_until_connected(identifies=2, timeout=5)
+    waiter = asyncio.ensure_future(discord_client.wait_for("member_join", timeout=3))
+    await fake_discord.member_join(G, 3003, "after-identify")
+    assert (await waiter).id == 3003
+
+
+async def test_private_thread_with_member(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    channel = discord_client.get_channel(World.PAIRING)
+    thread = await channel.create_thread(name="Pair: a & b", invitable=False,
+                                         type=discord.ChannelType.private_thread)
+    assert thread.type is discord.ChannelType.private_thread
+    await thread.add_user(discord.Object(World.MEMBERS[0]))
+    await thread.send("Meet each other!")
+    [fake_thread] = fake_discord.threads
+    assert fake_thread.type == 12 and World.MEMBERS[0] in fake_thread.thread_member_ids
+    assert [m.content for m in fake_discord.channel_messages(thread.id)] == ["Meet each other!"]
+
+
+async def test_public_thread_on_message(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    post = await discord_client.get_channel(World.PROMPTS).send("Today's prompt")
+    thread = await post.create_thread(name="Answers")
+    assert thread.id == post.id and thread.type is discord.ChannelType.public_thread
+    assert fake_discord.threads[0].parent_id == World.PROMPTS
+
+
+def test_sitecustomize_points_a_subprocess_at_the_fake(tmp_path) -> None:
+    import tests.fakediscord as pkg
+
+    site_dir = os.path.join(os.path.dirname(pkg.__file__), "sitecustomize")
+    code = ("import discord.http, discord.gateway as g;"
+            "print(discord.http.Route.BASE, g.DiscordWebSocket.DEFAULT_GATEWAY)")
+    env = {**os.environ, "PYTHONPATH": site_dir,
+           "KINDRED_FAKE_DISCORD_URL": "http://127.0.0.1:4321"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    assert out.split() == ["http://127.0.0.1:4321/api/v10", "ws://127.0.0.1:4321/gateway"]
+    env.pop("KINDRED_FAKE_DISCORD_URL")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    assert out.split()[0] == "https://discord.com/api/v10"
