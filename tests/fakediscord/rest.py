@@ -254,6 +254,6 @@ class Rest:
 
     async def get_file(self, request: web.Request) -> web.Response:
         att = self.fake.files.get(int(request.match_info["att_id"]))
-        if att is None:
-            raise unknown("Attachment", 10000)
+        if att is None:  # outside /api/v10, so no middleware turns ApiError into JSON
+            return json_response({"code": 0, "message": "404: Not Found"}, 404)
         return web.Response(body=att.data, headers={"Content-Type": att.content_type})

@@ -236,9 +236,11 @@ class FakeState:
     def apply_edit(self, msg: FakeMessage, body: dict,
                    files: dict[int, tuple[str, bytes, str]], *, created: bool = False) -> None:
         """Apply create/edit fields; ``attachments`` lists kept ids and new file indexes."""
-        for key in ("content", "embeds", "components", "allowed_mentions"):
-            if key in body and body[key] is not None:
-                setattr(msg, key, body[key])
+        for key, empty in (("content", ""), ("embeds", []), ("components", [])):
+            if key in body:  # an explicit null clears the field, as on Discord
+                setattr(msg, key, body[key] if body[key] is not None else empty)
+        if body.get("allowed_mentions") is not None:
+            msg.allowed_mentions = body["allowed_mentions"]
         if created:
             msg.flags = int(body.get("flags") or 0)
         else:  # an edit keeps the ephemeral bit and ends the "thinking" state

@@ -14,10 +14,10 @@ from collections.abc import AsyncIterator
 
 import discord
 import pytest
-from discord import app_commands
 from discord.ext import commands
 
 from tests.fakediscord import FakeDiscord
+from tests.fakediscord.demo_bot import PersistentView, Recorder, make_demo_bot
 from tests.fakediscord.fixtures import World, discord_client, fake_discord, running
 
 __all__ = ["discord_client", "fake_discord"]  # fixtures used by name below
@@ -31,99 +31,15 @@ def _intents() -> discord.Intents:
     return intents
 
 
-class Recorder:
-    """What the in-test bot's callbacks received."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple] = []
-        self.event = asyncio.Event()
-
-    def hit(self, *args: object) -> None:
-        self.calls.append(args)
-        self.event.set()
-
-
-class PersistentView(discord.ui.View):
-    def __init__(self, rec: Recorder) -> None:
-        super().__init__(timeout=None)
-        self.rec = rec
-
-    @discord.ui.button(label="We met", custom_id="checkin:met")
-    async def met(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        self.rec.hit("clicked", interaction.user.id, interaction.message.id)
-        await interaction.response.send_message("Thanks!", ephemeral=True)
-
-
-class AnswerModal(discord.ui.Modal, title="Answer"):
-    answer = discord.ui.TextInput(label="Your answer", custom_id="answer")
-
-    def __init__(self, rec: Recorder) -> None:
-        super().__init__()
-        self.rec = rec
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        self.rec.hit("modal", self.answer.value)
-        await interaction.response.send_message(f"got {self.answer.value}", ephemeral=True)
-
-
-def make_bot(rec: Recorder) -> commands.Bot:
-    """A tiny bot with a nested /admin prompts add command and a few others."""
-    bot = commands.Bot(command_prefix="!", intents=_intents(), guild_ready_timeout=0.1)
-    admin = app_commands.Group(name="admin", description="Admin",
-                               default_permissions=discord.Permissions(manage_guild=True))
-    prompts = app_commands.Group(name="prompts", description="Prompts", parent=admin)
-
-    @prompts.command(name="add", description="Add a prompt")
-    async def add(interaction: discord.Interaction, text: str, who: discord.Member,
-                  where: discord.TextChannel, file: discord.Attachment,
-                  count: int = 1, weekends: bool = False) -> None:
-        data = await file.read()
-        rec.hit("add", text, who, where, data, count, weekends,
-                interaction.permissions.manage_guild)
-        await interaction.response.send_message(f"Added {text}", ephemeral=True)
-
-    @app_commands.command(name="slow", description="Deferred then follow-up")
-    async def slow(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        await asyncio.sleep(0.05)
-        await interaction.followup.send("done", ephemeral=True)
-        await interaction.followup.send("and more", ephemeral=True)
-
-    @app_commands.command(name="checkin", description="Post a check-in")
-    async def checkin(interaction: discord.Interaction) -> None:
-        await interaction.response.send_message("Did you meet?", view=PersistentView(rec))
-
-    @app_commands.command(name="answer", description="Open a modal")
-    async def answer(interaction: discord.Interaction) -> None:
-        await interaction.response.send_modal(AnswerModal(rec))
-
-    @app_commands.command(name="ask", description="Ask")
-    async def ask(interaction: discord.Interaction, topic: str) -> None:
-        await interaction.response.send_message(topic, ephemeral=True)
-
-    @ask.autocomplete("topic")
-    async def ask_topic(interaction: discord.Interaction, current: str
-                        ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=t, value=t) for t in ("pbl", "pblx", "math")
-                if t.startswith(current)]
-
-    for cmd in (admin, slow, checkin, answer, ask):
-        bot.tree.add_command(cmd, guild=discord.Object(G))
-
-    async def setup_hook() -> None:
-        bot.add_view(PersistentView(rec))
-
-    bot.setup_hook = setup_hook  # type: ignore[method-assign]
-    return bot
-
-
 @pytest.fixture
 async def synced_bot(fake_discord: FakeDiscord) -> AsyncIterator[tuple[commands.Bot, Recorder]]:
     rec = Recorder()
-    bot = make_bot(rec)
+    bot = make_demo_bot(rec, G)
     async with running(bot):
         await bot.tree.sync(guild=discord.Object(G))
+        await bot.tree.sync()
         yield bot, rec
+    assert fake_discord.unknown_requests == []
 
 
 async def test_login_ready_and_guild_create_populate_the_cache(
@@ -167,8 +83,9 @@ async def test_member_join_and_leave_are_dispatched(
 async def test_commands_sync_and_are_counted(
         fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
     names = {c["name"] for c in fake_discord.commands(G)}
-    assert names == {"admin", "slow", "checkin", "answer", "ask"}
-    assert fake_discord.sync_counts == {G: 1}
+    assert names == {"admin", "slow", "checkin", "pick", "answer", "note", "ask"}
+    assert [c["name"] for c in fake_discord.commands()] == ["about"]
+    assert fake_discord.sync_counts == {G: 1, None: 1}
     admin = next(c for c in fake_discord.commands(G) if c["name"] == "admin")
     assert admin["default_member_permissions"] == str(0x20)
     bot, _ = synced_bot
@@ -393,3 +310,32 @@ def test_sitecustomize_points_a_subprocess_at_the_fake(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, timeout=30).stdout
     assert out.split()[0] == "https://discord.com/api/v10"
+
+
+async def test_global_command_in_dms(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    _, rec = synced_bot
+    reply = await (await fake_discord.invoke(None, World.MEMBERS[4], "about")).response()
+    assert reply.content == "about from dm"
+    assert rec.calls[-1] == ("about", "dm", World.MEMBERS[4])
+
+
+async def test_select_updates_its_message(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    _, rec = synced_bot
+    posted = await (await fake_discord.invoke(G, World.ADMIN, "pick")).response()
+    h = await fake_discord.click(posted, "pick", World.ADMIN, values=["monthly"])
+    updated = await h.response()
+    assert updated is posted and h.response_type == 7
+    assert posted.content == "cadence: monthly" and posted.components == []
+    assert rec.calls[-1] == ("picked", ["monthly"])
+
+
+async def test_label_modal_with_deferred_edit(
+        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    h = await fake_discord.invoke(G, World.MEMBERS[0], "note")
+    modal = await h.wait_modal()
+    assert modal["components"][0]["type"] == 18
+    submitted = await fake_discord.submit_modal(h, World.MEMBERS[0], {"note": "hello"})
+    reply = await submitted.response()
+    assert reply.content == "noted hello" and reply.ephemeral and submitted.deferred
