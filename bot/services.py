@@ -11,6 +11,8 @@ from .clock import Clock
 from .db import Database
 from .features import Feature
 from .guilds import GuildService
+from .helpdesk.ledger import HelpdeskService
+from .prompts.service import PromptService
 from .scheduler import Scheduler
 
 
@@ -20,13 +22,24 @@ class Services:
     scheduler: Scheduler
     clock: Clock
     guilds: GuildService
+    prompts: PromptService
+    helpdesk: HelpdeskService
 
     @property
     def features(self) -> tuple[Feature, ...]:
         """The features in the order `/about` and `/admin show` list them."""
-        return ()
+        return (self.prompts, self.helpdesk)
 
 
 def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services:
     guilds = GuildService(db, scheduler, clock)
-    return Services(db=db, scheduler=scheduler, clock=clock, guilds=guilds)
+    prompts = PromptService(db, scheduler, clock, guilds)
+    helpdesk = HelpdeskService(db, scheduler, clock, guilds)
+    return Services(
+        db=db,
+        scheduler=scheduler,
+        clock=clock,
+        guilds=guilds,
+        prompts=prompts,
+        helpdesk=helpdesk,
+    )

@@ -1,0 +1,358 @@
+"""A guild's prompt pool in the database: custom prompts, hidden built-ins, suggestions, imports.
+
+The rules of *which* prompt comes next live in `rotation.py` (pure); this module reads and writes
+what those rules need. Every way a prompt enters the pool (add, import, an approved suggestion)
+goes through `_insert_custom`, so "the same prompt" is decided once, by `prompt_key`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.db.connection import Transaction
+from bot.errors import UserError
+from bot.timeutil import from_db, to_db
+
+from .importing import (
+    ImportFileError,
+    InFileDuplicate,
+    Rejected,
+    clean_prompt_text,
+    parse_import,
+    prompt_key,
+    prompt_problem,
+)
+from .library import load_library
+from .rotation import (
+    build_pool,
+    custom_prompt_id,
+    custom_rowid,
+    is_builtin_id,
+    parse_prompt_id,
+    prompt_id_sort_key,
+)
+
+CUSTOM_THEME = "from this community"
+MAX_PENDING_SUGGESTIONS = 5
+LIST_PAGE_SIZE = 15
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPrompt:
+    prompt_id: str
+    text: str
+    theme: str
+    builtin: bool
+    hidden: bool = False
+    used_in_cycle: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPage:
+    entries: list[PoolPrompt]
+    page: int  # 1-based
+    pages: int
+    total: int  # every entry, hidden built-ins included
+    in_pool: int  # what the rotation draws from
+    used_in_cycle: int
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    prompt_id: str
+    text: str
+    hidden: bool  # True: a built-in was hidden; False: a custom prompt was deleted
+
+
+@dataclass(frozen=True, slots=True)
+class PoolDuplicate:
+    line_no: int
+    existing_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    added: list[str] = field(default_factory=list)  # new prompt ids
+    duplicates_in_file: list[InFileDuplicate] = field(default_factory=list)
+    duplicates_in_pool: list[PoolDuplicate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    id: int
+    guild_id: int
+    suggested_by_user_id: int
+    text: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What the rotation needs: the current cycle, its used ids and the last prompt posted."""
+
+    cycle: int
+    used: frozenset[str]
+    previous: str | None
+
+
+class PromptPool:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    async def hidden_ids(self, guild_id: int, tx: Transaction | None = None) -> set[str]:
+        reader = tx or self._db
+        rows = await reader.fetchall(
+            "SELECT prompt_id FROM hidden_prompts WHERE guild_id = ?", (guild_id,)
+        )
+        return {row["prompt_id"] for row in rows}
+
+    async def customs(self, guild_id: int, tx: Transaction | None = None) -> list[PoolPrompt]:
+        reader = tx or self._db
+        rows = await reader.fetchall(
+            "SELECT id, text FROM custom_prompts WHERE guild_id = ? ORDER BY id", (guild_id,)
+        )
+        return [
+            PoolPrompt(custom_prompt_id(row["id"]), row["text"], CUSTOM_THEME, builtin=False)
+            for row in rows
+        ]
+
+    async def pool(self, guild_id: int, tx: Transaction | None = None) -> dict[str, PoolPrompt]:
+        """The prompts the rotation draws from (built-in + custom - hidden), by id, sorted."""
+        hidden = await self.hidden_ids(guild_id, tx)
+        customs = {p.prompt_id: p for p in await self.customs(guild_id, tx)}
+        builtins = {p.id: PoolPrompt(p.id, p.text, p.theme, builtin=True) for p in load_library()}
+        every = builtins | customs
+        return {pid: every[pid] for pid in build_pool(builtins, customs, hidden)}
+
+    async def usage(self, guild_id: int, tx: Transaction | None = None) -> Usage:
+        """Prompts posted (or being posted) in the current cycle; failed posts use nothing."""
+        reader = tx or self._db
+        cycle = await reader.fetchval(
+            "SELECT MAX(cycle) FROM prompt_posts "
+            "WHERE guild_id = ? AND status IN ('sending', 'sent')",
+            (guild_id,),
+        )
+        if cycle is None:
+            return Usage(0, frozenset(), None)
+        rows = await reader.fetchall(
+            "SELECT prompt_id FROM prompt_posts "
+            "WHERE guild_id = ? AND cycle = ? AND status IN ('sending', 'sent') ORDER BY id",
+            (guild_id, cycle),
+        )
+        used = [row["prompt_id"] for row in rows]
+        return Usage(cycle, frozenset(used), used[-1] if used else None)
+
+    async def page(self, guild_id: int, page: int) -> PoolPage:
+        """One page of every prompt (hidden built-ins too, flagged), built-ins first."""
+        hidden = await self.hidden_ids(guild_id)
+        used = (await self.usage(guild_id)).used
+        entries = [
+            PoolPrompt(p.id, p.text, p.theme, True, p.id in hidden, p.id in used)
+            for p in load_library()
+        ] + [
+            PoolPrompt(c.prompt_id, c.text, c.theme, False, False, c.prompt_id in used)
+            for c in await self.customs(guild_id)
+        ]
+        entries.sort(key=lambda e: prompt_id_sort_key(e.prompt_id))
+        pages = max(1, -(-len(entries) // LIST_PAGE_SIZE))
+        if not 1 <= page <= pages:
+            raise UserError(f"There is no page {page}; the pool has {pages} pages.")
+        start = (page - 1) * LIST_PAGE_SIZE
+        in_pool = [e for e in entries if not e.hidden]
+        return PoolPage(
+            entries=entries[start : start + LIST_PAGE_SIZE],
+            page=page,
+            pages=pages,
+            total=len(entries),
+            in_pool=len(in_pool),
+            used_in_cycle=sum(e.used_in_cycle for e in in_pool),
+        )
+
+    # -- changing the pool -----------------------------------------------------------------------
+
+    async def add(self, guild_id: int, text: str) -> PoolPrompt:
+        """Add one custom prompt; it joins the current cycle (it has not been used in it)."""
+        cleaned = _checked_text(text)
+        async with self._db.transaction() as tx:
+            existing = await self._existing_keys(guild_id, tx)
+            if prompt_key(cleaned) in existing:
+                raise UserError(
+                    f"That prompt is already in the pool as `{existing[prompt_key(cleaned)]}`."
+                )
+            prompt_id = await self._insert_custom(tx, guild_id, cleaned, "admin")
+        return PoolPrompt(prompt_id, cleaned, CUSTOM_THEME, builtin=False)
+
+    async def remove(self, guild_id: int, typed_id: str) -> Removal:
+        """Delete a custom prompt, or hide a built-in one (built-ins are shared, never deleted)."""
+        try:
+            prompt_id = parse_prompt_id(typed_id)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        async with self._db.transaction() as tx:
+            if is_builtin_id(prompt_id):
+                builtin = next((p for p in load_library() if p.id == prompt_id), None)
+                if builtin is None:
+                    raise UserError(f"There is no built-in prompt `{prompt_id}`.")
+                cursor = await tx.execute(
+                    "INSERT OR IGNORE INTO hidden_prompts (guild_id, prompt_id, hidden_at) "
+                    "VALUES (?, ?, ?)",
+                    (guild_id, prompt_id, to_db(self._clock.now())),
+                )
+                if cursor.rowcount == 0:
+                    raise UserError(f"`{prompt_id}` is already hidden in this server.")
+                return Removal(prompt_id, builtin.text, hidden=True)
+            row = await tx.fetchone(
+                "SELECT text FROM custom_prompts WHERE id = ? AND guild_id = ?",
+                (custom_rowid(prompt_id), guild_id),
+            )
+            if row is None:
+                raise UserError(
+                    f"This server has no prompt `{prompt_id}`; /admin prompts list shows the ids."
+                )
+            await tx.execute("DELETE FROM custom_prompts WHERE id = ?", (custom_rowid(prompt_id),))
+            return Removal(prompt_id, row["text"], hidden=False)
+
+    async def import_file(self, guild_id: int, filename: str, data: bytes) -> ImportReport:
+        """Add every usable, new line of a .txt/.csv file; report the rest line by line."""
+        try:
+            parsed = parse_import(filename, data)
+        except ImportFileError as exc:
+            raise UserError(str(exc)) from exc
+        report = ImportReport(
+            duplicates_in_file=parsed.duplicates_in_file, rejected=parsed.rejected
+        )
+        async with self._db.transaction() as tx:
+            existing = await self._existing_keys(guild_id, tx)
+            for text, line_no in zip(parsed.accepted, parsed.accepted_lines, strict=True):
+                if (found := existing.get(prompt_key(text))) is not None:
+                    report.duplicates_in_pool.append(PoolDuplicate(line_no, found))
+                    continue
+                report.added.append(await self._insert_custom(tx, guild_id, text, "import"))
+        return report
+
+    async def _existing_keys(self, guild_id: int, tx: Transaction) -> dict[str, str]:
+        """prompt_key -> id for every prompt in the pool (hidden built-ins are not in it)."""
+        return {prompt_key(p.text): pid for pid, p in (await self.pool(guild_id, tx)).items()}
+
+    async def _insert_custom(self, tx: Transaction, guild_id: int, text: str, source: str) -> str:
+        cursor = await tx.execute(
+            "INSERT INTO custom_prompts (guild_id, text, text_key, source, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (guild_id, text, prompt_key(text), source, to_db(self._clock.now())),
+        )
+        assert cursor.lastrowid is not None
+        return custom_prompt_id(cursor.lastrowid)
+
+    # -- suggestions -----------------------------------------------------------------------------
+
+    async def suggest(self, guild_id: int, user_id: int, text: str) -> Suggestion:
+        """Queue a member's prompt for review (at most 5 pending per member)."""
+        cleaned = _checked_text(text)
+        async with self._db.transaction() as tx:
+            pending = await tx.fetchall(
+                "SELECT text FROM prompt_suggestions "
+                "WHERE guild_id = ? AND suggested_by_user_id = ? AND status = 'pending'",
+                (guild_id, user_id),
+            )
+            if len(pending) >= MAX_PENDING_SUGGESTIONS:
+                raise UserError(
+                    f"You already have {MAX_PENDING_SUGGESTIONS} suggestions waiting for review. "
+                    "Please wait until an admin has looked at them."
+                )
+            if any(prompt_key(row["text"]) == prompt_key(cleaned) for row in pending):
+                raise UserError("You already suggested this prompt; it is waiting for review.")
+            if prompt_key(cleaned) in await self._existing_keys(guild_id, tx):
+                raise UserError("This prompt is already in the server's pool. Thank you!")
+            now = self._clock.now()
+            cursor = await tx.execute(
+                "INSERT INTO prompt_suggestions (guild_id, suggested_by_user_id, text, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (guild_id, user_id, cleaned, to_db(now)),
+            )
+            assert cursor.lastrowid is not None
+        return Suggestion(cursor.lastrowid, guild_id, user_id, cleaned, "pending", now)
+
+    async def pending(self, guild_id: int, limit: int) -> tuple[list[Suggestion], int]:
+        """The oldest `limit` pending suggestions, and how many are pending in all."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM prompt_suggestions WHERE guild_id = ? AND status = 'pending' "
+            "ORDER BY id LIMIT ?",
+            (guild_id, limit),
+        )
+        total = await self._db.fetchval(
+            "SELECT COUNT(*) FROM prompt_suggestions WHERE guild_id = ? AND status = 'pending'",
+            (guild_id,),
+        )
+        return [_suggestion(row) for row in rows], total
+
+    async def pending_count_of(self, guild_id: int, user_id: int) -> int:
+        return await self._db.fetchval(
+            "SELECT COUNT(*) FROM prompt_suggestions "
+            "WHERE guild_id = ? AND suggested_by_user_id = ? AND status = 'pending'",
+            (guild_id, user_id),
+        )
+
+    async def decide(
+        self, guild_id: int, suggestion_id: int, admin_user_id: int, *, approve: bool
+    ) -> tuple[Suggestion, str | None]:
+        """Approve (adding the prompt, claiming the DM) or reject a pending suggestion."""
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "SELECT * FROM prompt_suggestions WHERE id = ? AND guild_id = ?",
+                (suggestion_id, guild_id),
+            )
+            if row is None:
+                raise UserError("This suggestion no longer exists.")
+            if row["status"] != "pending":
+                raise UserError(f"This suggestion was already {row['status']}.")
+            prompt_id = None
+            rowid = None
+            if approve:
+                existing = await self._existing_keys(guild_id, tx)
+                if (found := existing.get(prompt_key(row["text"]))) is not None:
+                    raise UserError(
+                        f"This prompt is already in the pool as `{found}`; reject the suggestion."
+                    )
+                prompt_id = await self._insert_custom(tx, guild_id, row["text"], "suggestion")
+                rowid = custom_rowid(prompt_id)
+            await tx.execute(
+                "UPDATE prompt_suggestions SET status = ?, decided_at = ?, decided_by_user_id = ?,"
+                " custom_prompt_id = ?, dm_status = ? WHERE id = ?",
+                (
+                    "approved" if approve else "rejected",
+                    to_db(self._clock.now()),
+                    admin_user_id,
+                    rowid,
+                    "sending" if approve else None,
+                    suggestion_id,
+                ),
+            )
+        return _suggestion(row), prompt_id
+
+
+def _checked_text(text: str) -> str:
+    cleaned = clean_prompt_text(text)
+    problem = prompt_problem(cleaned)
+    if problem is not None:
+        raise UserError(f"A prompt needs 1 to 1,000 characters; this one is {problem}.")
+    return cleaned
+
+
+def _suggestion(row: sqlite3.Row) -> Suggestion:
+    return Suggestion(
+        row["id"],
+        row["guild_id"],
+        row["suggested_by_user_id"],
+        row["text"],
+        row["status"],
+        from_db(row["created_at"]),
+    )
