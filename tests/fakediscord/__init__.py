@@ -20,8 +20,12 @@ modal, choices``). Observation: ``messages, dms_to, channel_messages, threads, c
 sync_counts, requests, count_429, unknown_requests, wait_for, wait_for_message``.
 Faults: ``latency, set_global_rate_limit, inject_429, inject_faults``.
 
-Pytest fixtures live in :mod:`tests.fakediscord.fixtures` (``fake_discord``, ``discord_world``,
-``connected_client``); ids of the standard world are in :class:`World`.
+Pytest fixtures live in :mod:`tests.fakediscord.fixtures`: ``fake_discord`` (started fake with
+the standard world, discord.py pointed at it) and ``discord_client`` (a ready plain Client);
+``running(client)`` starts any Client/Bot until ready and closes it; ids are in ``World``.
+:mod:`tests.fakediscord.demo_bot` is a small worked example of a bot driven by the fake.
+A subprocess bot uses ``sitecustomize/`` on PYTHONPATH plus ``KINDRED_FAKE_DISCORD_URL``.
+Note: discord.py waits 5 s before a non-initial IDENTIFY (``Client.before_identify_hook``).
 """
 
 from .handle import InteractionHandle

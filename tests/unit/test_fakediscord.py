@@ -339,3 +339,46 @@ async def test_label_modal_with_deferred_edit(
     submitted = await fake_discord.submit_modal(h, World.MEMBERS[0], {"note": "hello"})
     reply = await submitted.response()
     assert reply.content == "noted hello" and reply.ephemeral and submitted.deferred
+
+
+async def test_raw_wire_details(fake_discord: FakeDiscord) -> None:
+    import aiohttp
+
+    api = f"{fake_discord.url}/api/v10"
+    fake_discord.rejected_tokens.add("bad")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{api}/users/@me", headers={"Authorization": "Bot ok"}) as r:
+            assert r.headers["Content-Type"] == "application/json"
+            assert "X-RateLimit-Bucket" in r.headers
+        async with http.get(f"{api}/users/@me", headers={"Authorization": "Bot bad"}) as r:
+            assert (r.status, await r.json()) == (401, {"message": "401: Unauthorized",
+                                                        "code": 0})
+        async with http.get(f"{api}/nope", headers={"Authorization": "Bot ok"}) as r:
+            assert r.status == 404
+        fake_discord.set_global_rate_limit(1)
+        async with http.get(f"{api}/users/@me", headers={"Authorization": "Bot ok"}) as r:
+            assert r.status == 200
+        async with http.get(f"{api}/users/@me", headers={"Authorization": "Bot ok"}) as r:
+            assert r.status == 429 and r.headers["Via"]
+            assert r.headers["X-RateLimit-Global"] == "true"
+            assert r.headers["X-RateLimit-Scope"] == "global"
+            assert (await r.json())["global"] is True
+    assert fake_discord.unknown_requests == ["GET /api/v10/nope"]
+    assert fake_discord.count_429 == 1
+
+
+def test_permissions_roles_and_overwrites() -> None:
+    from tests.fakediscord.fixtures import build_world
+    from tests.fakediscord.payloads import ADMINISTRATOR, MANAGE_GUILD, SEND_MESSAGES
+
+    fake = build_world(FakeDiscord(app_id=World.BOT))
+    assert fake.permissions(G, World.ADMIN) & MANAGE_GUILD
+    assert not fake.permissions(G, World.MEMBERS[0]) & MANAGE_GUILD
+    fake.add_role(G, 1099, "Root", ADMINISTRATOR)
+    fake.add_member(G, 3100, "root", roles=[1099])
+    assert fake.permissions(G, 3100) & MANAGE_GUILD
+    fake.set_overwrite(World.HELP, G, deny=SEND_MESSAGES, member=False)
+    assert not fake.permissions(G, World.MEMBERS[0], World.HELP) & SEND_MESSAGES
+    assert fake.permissions(G, World.MEMBERS[0], World.GENERAL) & SEND_MESSAGES
+    fake.set_overwrite(World.HELP, World.MEMBERS[0], allow=SEND_MESSAGES)
+    assert fake.permissions(G, World.MEMBERS[0], World.HELP) & SEND_MESSAGES
