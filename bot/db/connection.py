@@ -101,9 +101,14 @@ class Database:
         # Opening a file does not touch it; prove now that we can read and write it.
         await self._conn.execute("BEGIN IMMEDIATE")
         await self._conn.execute("ROLLBACK")
-        result = await self.fetchval("PRAGMA quick_check")
+        # integrity_check, not quick_check: only it notices an index that disagrees with its
+        # table (one flipped byte in `jobs_due` hid half the due jobs from the scheduler while
+        # quick_check said ok). It costs about 0.7 s per 100 MB at start-up.
+        result = await self.fetchval("PRAGMA integrity_check")
         if result != "ok":
-            raise sqlite3.DatabaseError(f"integrity check failed: {result}")
+            # SQLite lists every problem on its own line; the operator needs one line.
+            lines = [line for line in result.splitlines() if line and not line.startswith("***")]
+            raise sqlite3.DatabaseError(f"integrity check failed: {(lines or [result])[0]}")
 
     async def close(self) -> None:
         await self._conn.close()
