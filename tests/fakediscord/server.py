@@ -229,6 +229,8 @@ class FakeDiscord(FakeState):
                     ) -> InteractionHandle:
         """Press a button / choose select ``values`` on a message the bot sent."""
         msg = message if isinstance(message, FakeMessage) else self.messages_by_id[message]
+        if msg.deleted:
+            raise LookupError(f"message {msg.id} was deleted; it cannot be clicked")
         guild_id = guild_id if guild_id is not None else msg.guild_id
         data = self.builder.component_data(msg, custom_id, values)
         return await self._send(self.builder.create(3, guild_id, user_id, msg.channel_id, data,
