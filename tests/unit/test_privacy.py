@@ -1,0 +1,228 @@
+"""Privacy core: every table holding a member's id is shown and forgotten, per guild."""
+
+import asyncio
+import itertools
+import re
+import sqlite3
+from datetime import timedelta
+
+import pytest
+
+from bot.errors import UserError
+from bot.privacy import PURGE_AFTER_LEAVING, RULES, purge_key
+from bot.schema import tables
+from tests.support.db import open_test_services
+
+GUILD, OTHER_GUILD = 1, 2
+MEMBER, SOMEONE_ELSE = 555, 777
+
+
+@pytest.fixture
+async def services(tmp_path):
+    services = await open_test_services(tmp_path / "k.db")
+    for guild_id in (GUILD, OTHER_GUILD):
+        await services.guilds.joined(guild_id)
+    yield services
+    await services.scheduler.stop()
+    await services.db.close()
+
+
+async def run_due(services):
+    services.scheduler.start()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    await services.scheduler.idle()
+
+
+def seed_every_member_column(path, guild_id: int) -> list[tuple[str, str]]:
+    """One row per (table, member column) holding MEMBER in that column only.
+
+    Written with plain sqlite3 and constraints relaxed, so it needs no knowledge of any table:
+    it is the schema itself that is enumerated, so a table added tomorrow is seeded too.
+    """
+    counter = itertools.count(guild_id * 100_000)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA ignore_check_constraints = ON")  # foreign keys are off by default
+    seeded = []
+    for (table,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall():
+        info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
+        columns = [(row[1], (row[2] or "").upper()) for row in info]
+        member_columns = [c for c, _ in columns if c.endswith("user_id")]
+        for target in member_columns:
+            values = []
+            for column, kind in columns:
+                if column == target:
+                    values.append(MEMBER)
+                elif column.endswith("user_id"):
+                    values.append(SOMEONE_ELSE)
+                elif column == "guild_id":
+                    values.append(guild_id)
+                elif "INT" in kind:
+                    values.append(next(counter))
+                else:
+                    values.append(f"text {next(counter)}")
+            marks = ", ".join("?" for _ in columns)
+            names = ", ".join(f'"{c}"' for c, _ in columns)
+            conn.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+            seeded.append((table, target))
+    conn.commit()
+    conn.close()
+    return seeded
+
+
+async def member_mentions(services, guild_id: int) -> dict[tuple[str, str], int]:
+    """How many rows hold MEMBER, per (table, column), in one guild."""
+    found = {}
+    for table in await tables(services.db):
+        for column in table.member_columns:
+            count = await services.db.fetchval(
+                f'SELECT COUNT(*) FROM "{table.name}" WHERE guild_id = ? AND "{column}" = ?',
+                (guild_id, MEMBER),
+            )
+            if count:
+                found[(table.name, column)] = count
+    return found
+
+
+async def test_every_member_column_of_every_table_is_shown_and_forgotten(services):
+    seeded = seed_every_member_column(services.db.path, GUILD)
+    seed_every_member_column(services.db.path, OTHER_GUILD)
+    assert len(seeded) >= 10, "the feature tables should be there"
+    kept = {(t, c) for t, rule in RULES.items() for c in rule.keep}
+
+    data = await services.privacy.collect(GUILD, MEMBER)
+    shown = {
+        (r.table, column)
+        for r in data.records
+        for row in r.rows
+        for column, value in row.items()
+        if value == MEMBER
+    }
+    assert shown == set(seeded) - kept
+    assert all(row["guild_id"] == GUILD for r in data.records for row in r.rows)
+
+    await services.privacy.forget(GUILD, MEMBER)
+
+    assert set(await member_mentions(services, GUILD)) == set(seeded) & kept
+    assert (await services.privacy.collect(GUILD, MEMBER)).empty
+    # The other guild is untouched.
+    assert set(await member_mentions(services, OTHER_GUILD)) == set(seeded)
+
+
+async def test_anonymised_rows_stay_with_one_pseudonym_that_is_no_member(services):
+    seeded = seed_every_member_column(services.db.path, GUILD)
+    anonymised = [(t, c) for t, c in seeded if t in RULES and c in RULES[t].anonymise]
+    assert anonymised, "pairing history is anonymised, not deleted"
+    report = await services.privacy.forget(GUILD, MEMBER)
+    pseudonyms = set()
+    for table, column in anonymised:
+        values = await services.db.fetchall(
+            f'SELECT "{column}" FROM "{table}" WHERE guild_id = ? AND "{column}" < 0', (GUILD,)
+        )
+        assert len(values) == 1, (table, column)
+        pseudonyms.add(values[0][0])
+    assert len(pseudonyms) == 1 and next(iter(pseudonyms)) < 0
+    assert sum(report.anonymised.values()) == len(anonymised)
+
+
+async def test_rules_name_real_tables_and_member_columns(services):
+    schema = {t.name: t for t in await tables(services.db)}
+    for name, rule in RULES.items():
+        assert name in schema, f"RULES names a table that does not exist: {name}"
+        for column in (*rule.anonymise, *rule.keep):
+            assert column in schema[name].member_columns, (name, column)
+
+
+async def test_member_ids_live_only_in_guild_scoped_user_id_columns(services):
+    suggestive = re.compile(r"user|member|author|owner|asker|helper|partner|suggester|blocked")
+    for table in await tables(services.db):
+        for column in table.columns:
+            if suggestive.search(column):
+                assert column.endswith("user_id"), f"{table.name}.{column} should end in user_id"
+        if table.member_columns:
+            assert table.guild_scoped, f"{table.name} holds member ids but has no guild_id"
+
+
+async def test_a_block_against_the_member_is_neither_shown_nor_removed(services):
+    await services.pairing.avoid(GUILD, SOMEONE_ELSE, MEMBER)
+    await services.pairing.avoid(GUILD, MEMBER, SOMEONE_ELSE)
+    data = await services.privacy.collect(GUILD, MEMBER)
+    blocks = next(r for r in data.records if r.table == "pairing_blocks")
+    assert [(b["user_id"], b["blocked_user_id"]) for b in blocks.rows] == [(MEMBER, SOMEONE_ELSE)]
+    await services.privacy.forget(GUILD, MEMBER)
+    remaining = await services.db.fetchall("SELECT user_id, blocked_user_id FROM pairing_blocks")
+    assert [tuple(r) for r in remaining] == [(SOMEONE_ELSE, MEMBER)]
+
+
+async def test_forget_removes_asks_offers_and_the_pairing_sign_up(services):
+    await services.pairing.join(GUILD, MEMBER, frozenset())
+    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "How do I start a project?")
+    await services.helpdesk.offer(GUILD, MEMBER, "math", "")
+    summary = (await services.privacy.collect(GUILD, MEMBER)).summary()
+    assert "1 × asks for help" in summary and "1 × offers of help" in summary
+    assert "1 × pairing sign-up" in summary
+    await services.privacy.forget(GUILD, MEMBER)
+    assert (await services.privacy.collect(GUILD, MEMBER)).empty
+    assert not (await services.pairing.member_status(GUILD, MEMBER)).opted_in
+
+
+async def test_a_member_of_two_guilds_sees_and_forgets_only_one(services):
+    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "In guild one")
+    await services.helpdesk.ask(OTHER_GUILD, MEMBER, "pbl", "In guild two")
+    data = await services.privacy.collect(OTHER_GUILD, MEMBER)
+    assert [row["details"] for r in data.records for row in r.rows if "details" in row] == [
+        "In guild two"
+    ]
+    await services.privacy.forget(OTHER_GUILD, MEMBER)
+    assert (await services.privacy.collect(OTHER_GUILD, MEMBER)).empty
+    assert not (await services.privacy.collect(GUILD, MEMBER)).empty
+
+
+async def test_jobs_naming_the_member_are_theirs(services):
+    now = services.clock.now()
+    await services.scheduler.schedule(
+        "x:1", "nothing", now + timedelta(days=1), guild_id=GUILD, payload={"user_id": MEMBER}
+    )
+    await services.scheduler.schedule(
+        "x:2", "nothing", now + timedelta(days=1), guild_id=GUILD, payload={"user_id": 9}
+    )
+    data = await services.privacy.collect(GUILD, MEMBER)
+    assert [row["key"] for r in data.records if r.table == "jobs" for row in r.rows] == ["x:1"]
+    await services.privacy.forget(GUILD, MEMBER)
+    assert await services.scheduler.due_at("x:1") is None
+    assert await services.scheduler.due_at("x:2") is not None
+
+
+async def test_a_departed_member_is_purged_after_30_days_unless_they_return(services):
+    for user in (MEMBER, SOMEONE_ELSE):
+        await services.helpdesk.ask(GUILD, user, "pbl", "Help me")
+        await services.privacy.member_left(GUILD, user)
+    # Leaving closes the open asks at once.
+    statuses = await services.db.fetchall("SELECT status FROM helpdesk_asks")
+    assert {r[0] for r in statuses} == {"withdrawn"}
+    await services.privacy.member_returned(GUILD, SOMEONE_ELSE)
+    services.clock.advance(PURGE_AFTER_LEAVING - timedelta(minutes=1))
+    await run_due(services)
+    assert not (await services.privacy.collect(GUILD, MEMBER)).empty
+    services.clock.advance(timedelta(minutes=1))
+    await run_due(services)
+    assert (await services.privacy.collect(GUILD, MEMBER)).empty
+    assert not (await services.privacy.collect(GUILD, SOMEONE_ELSE)).empty
+    assert await services.scheduler.due_at(purge_key(GUILD, MEMBER)) is None
+
+
+async def test_reconcile_starts_purges_for_members_who_left_while_offline(services):
+    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "Help me")
+    await services.helpdesk.ask(GUILD, SOMEONE_ELSE, "pbl", "Help me too")
+    await services.privacy.member_left(GUILD, SOMEONE_ELSE)
+    # SOMEONE_ELSE came back and MEMBER left, both while Kindred was offline.
+    await services.privacy.reconcile_members(GUILD, present=[SOMEONE_ELSE])
+    assert set(await services.privacy.pending_purges(GUILD)) == {MEMBER}
+
+
+async def test_not_a_member_id_is_refused(services):
+    with pytest.raises(UserError):
+        await services.privacy.collect(GUILD, 0)
