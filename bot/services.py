@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from .clock import Clock
 from .db import Database
+from .export import GuildExporter
 from .features import Feature
 from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
+from .privacy import PrivacyService
 from .prompts.service import PromptService
 from .scheduler import Scheduler
 
@@ -24,6 +26,8 @@ class Services:
     guilds: GuildService
     prompts: PromptService
     helpdesk: HelpdeskService
+    privacy: PrivacyService
+    exporter: GuildExporter
 
     @property
     def features(self) -> tuple[Feature, ...]:
@@ -35,11 +39,16 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
     guilds = GuildService(db, scheduler, clock)
     prompts = PromptService(db, scheduler, clock, guilds)
     helpdesk = HelpdeskService(db, scheduler, clock, guilds)
-    return Services(
+    # Privacy asks every feature about a departing member; the lambda reads the final list.
+    privacy = PrivacyService(db, scheduler, clock, features=lambda: services.features)
+    services = Services(
         db=db,
         scheduler=scheduler,
         clock=clock,
         guilds=guilds,
         prompts=prompts,
         helpdesk=helpdesk,
+        privacy=privacy,
+        exporter=GuildExporter(db, clock),
     )
+    return services
