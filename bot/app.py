@@ -28,6 +28,8 @@ EXTENSIONS = (
     "cogs.lifecycle",
     "cogs.about",
     "cogs.admin",
+    "cogs.prompts",
+    "cogs.helpdesk",
 )
 
 

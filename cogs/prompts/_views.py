@@ -1,0 +1,126 @@
+"""Buttons of the prompt commands: list paging (invoker only) and persistent review decisions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bot.interactions import render_error, reply
+from bot.prompts.pool import PoolPage, Suggestion
+from bot.prompts.service import PromptService
+
+from .._admin import require_manage_guild
+from .._ui import OwnerOnlyView
+from ._render import COLOR, pool_line
+
+
+def pool_embed(page: PoolPage) -> discord.Embed:
+    embed = discord.Embed(
+        title="Prompt pool",
+        description="\n".join(pool_line(p) for p in page.entries),
+        color=COLOR,
+    )
+    embed.set_footer(
+        text=f"Page {page.page} of {page.pages} · {page.in_pool} prompts in the pool, "
+        f"{page.used_in_cycle} used in this cycle · /admin prompts remove <id> to remove or hide"
+    )
+    return embed
+
+
+class PoolPager(OwnerOnlyView):
+    """Previous / Next through `/admin prompts list`; only the admin who asked can page."""
+
+    def __init__(self, service: PromptService, guild_id: int, owner_id: int, page: PoolPage):
+        super().__init__(owner_id)
+        self._service = service
+        self._guild_id = guild_id
+        self._page = page
+        self._sync()
+
+    def _sync(self) -> None:
+        self.previous.disabled = self._page.page <= 1
+        self.next.disabled = self._page.page >= self._page.pages
+
+    async def _show(self, interaction: discord.Interaction, page: int) -> None:
+        self._page = await self._service.pool.page(self._guild_id, page)
+        self._sync()
+        await interaction.response.edit_message(embed=pool_embed(self._page), view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await self._show(interaction, self._page.page - 1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await self._show(interaction, self._page.page + 1)
+
+
+def suggestion_embed(suggestion: Suggestion) -> discord.Embed:
+    embed = discord.Embed(title=f"Suggestion #{suggestion.id}", description=suggestion.text)
+    embed.add_field(name="From", value=f"<@{suggestion.suggested_by_user_id}>")
+    embed.add_field(name="Sent", value=discord.utils.format_dt(suggestion.created_at, "R"))
+    return embed
+
+
+def review_view(suggestions: list[Suggestion]) -> discord.ui.View:
+    """One row per suggestion (Approve, Reject); the buttons outlive this process."""
+    view = discord.ui.View(timeout=None)
+    for row, suggestion in enumerate(suggestions):
+        for action in ("approve", "reject"):
+            view.add_item(SuggestionDecision(action, suggestion.id, row=row))
+    return view
+
+
+class SuggestionDecision(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kindred:suggestion:(?P<action>approve|reject):(?P<id>[0-9]+)",
+):
+    """Approve or reject one suggestion; the id lives in the custom_id, so old buttons work."""
+
+    def __init__(self, action: str, suggestion_id: int, *, row: int | None = None) -> None:
+        approve = action == "approve"
+        super().__init__(
+            discord.ui.Button(
+                label=f"{'Approve' if approve else 'Reject'} #{suggestion_id}",
+                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.secondary,
+                custom_id=f"kindred:suggestion:{action}:{suggestion_id}",
+                row=row,
+            )
+        )
+        self.action = action
+        self.suggestion_id = suggestion_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> SuggestionDecision:
+        return cls(match["action"], int(match["id"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        # discord.py gives dynamic items a plain View whose on_error only logs, so errors
+        # (including the permission check) are rendered here.
+        try:
+            await self._decide(interaction)
+        except Exception as error:
+            await render_error(interaction, error)
+
+    async def _decide(self, interaction: discord.Interaction) -> None:
+        require_manage_guild(interaction)
+        assert interaction.guild_id is not None
+        service: PromptService = interaction.client.services.prompts  # type: ignore[attr-defined]
+        if self.action == "reject":
+            await service.reject(interaction.guild_id, self.suggestion_id, interaction.user.id)
+            await reply(interaction, f"Suggestion #{self.suggestion_id} rejected.")
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        approval = await service.approve(
+            interaction.guild_id, self.suggestion_id, interaction.user.id
+        )
+        told = "was told by DM" if approval.dm_sent else "could not be told (their DMs are closed)"
+        await reply(
+            interaction,
+            f"Suggestion #{self.suggestion_id} approved: it is `{approval.prompt_id}` in the pool. "
+            f"<@{approval.suggestion.suggested_by_user_id}> {told}.",
+        )
