@@ -29,7 +29,6 @@ EXTENSIONS = (
     "cogs.about",
     "cogs.admin",
     "cogs.prompts",
-    "cogs.helpdesk",
 )
 
 
