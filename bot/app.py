@@ -29,6 +29,7 @@ EXTENSIONS = (
     "cogs.about",
     "cogs.admin",
     "cogs.prompts",
+    "cogs.helpdesk",
 )
 
 

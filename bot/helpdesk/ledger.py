@@ -395,8 +395,8 @@ class HelpdeskService:
         await self.outbox.flush(ask.ask_id)
         await self.outbox.sync(ask.ask_id)
 
-    async def member_left(self, guild_id: int, user_id: int) -> int:
-        """Withdraw a departed member's open asks and offers; returns how many asks closed.
+    async def member_left(self, guild_id: int, user_id: int) -> None:
+        """Withdraw a departed member's open asks and offers.
 
         Their asks would otherwise keep routing DMs, bumps and reviews going for someone who
         can no longer read the answers. Called by the member lifecycle handler.
@@ -415,7 +415,6 @@ class HelpdeskService:
             )
         for row in rows:
             await self.outbox.sync(row["ask_id"])
-        return len(rows)
 
     # ------------------------------------------------------------------ reading
 

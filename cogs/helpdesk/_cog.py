@@ -1,0 +1,181 @@
+"""The help ledger's commands: /ask, /offer, /board, /resolve, /withdraw, /admin helpdesk.
+
+Thin adapter: parse the options, call `bot.helpdesk.ledger.HelpdeskService`, render the result.
+Commands that send messages (the post, routing DMs, thanks) defer first, since a few sends can
+take longer than Discord's three seconds to answer.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import Kindred
+from bot.errors import UserError
+from bot.interactions import reply
+
+from .._admin import AdminGroup
+from ._render import board_embed, report_embed, topic_text
+from ._sender import DiscordHelpdeskSender
+from ._views import BoardPager, HelpButton, ReviewButton
+
+DYNAMIC_ITEMS = (HelpButton, ReviewButton)
+
+
+def _is_admin(interaction: discord.Interaction) -> bool:
+    permissions = interaction.permissions
+    return permissions.manage_guild or permissions.administrator
+
+
+class Helpdesk(commands.Cog):
+    admin_helpdesk = AdminGroup(name="helpdesk", description="Set up the help ledger")
+
+    def __init__(self, bot: Kindred) -> None:
+        self.bot = bot
+        self.ledger = bot.services.helpdesk
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.ledger.attach_messenger(DiscordHelpdeskSender(self.bot))
+        await self.ledger.outbox.recover()  # messages claimed before a crash go out again
+
+    async def cog_unload(self) -> None:
+        self.ledger.attach_messenger(None)
+        self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+
+    async def _topics(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        topics = await self.ledger.suggest_topics(interaction.guild_id, current)
+        return [app_commands.Choice(name=t, value=t) for t in topics]
+
+    # ------------------------------------------------------------------ members
+
+    @app_commands.command(name="ask", description="Ask for help on a topic")
+    @app_commands.describe(
+        topic="What it is about, e.g. project-based learning",
+        details="What you need help with (up to 1,500 characters)",
+    )
+    @app_commands.guild_only()
+    async def ask(self, interaction: discord.Interaction, topic: str, details: str) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        created = await self.ledger.ask(interaction.guild_id, interaction.user.id, topic, details)
+        ref = created.ask.ref
+        lines = [f"Your ask `{ref}` on {topic_text(created.ask.topic)} is recorded."]
+        if created.posted_to_channel_id:
+            lines.append(f"It is posted in <#{created.posted_to_channel_id}>.")
+        if created.helpers_notified:
+            people = "member" if created.helpers_notified == 1 else "members"
+            lines.append(f"{created.helpers_notified} {people} who offered this topic got a DM.")
+        lines.append(
+            f"I'll DM you when someone can help. When you're sorted, `/resolve {ref}` "
+            "(you can thank your helper privately)."
+        )
+        await reply(interaction, " ".join(lines))
+
+    @app_commands.command(name="offer", description="Offer help on a topic")
+    @app_commands.describe(
+        topic="What you can help with, e.g. classroom management",
+        details="Optional: how you can help (up to 1,500 characters)",
+    )
+    @app_commands.guild_only()
+    async def offer(
+        self, interaction: discord.Interaction, topic: str, details: str | None = None
+    ) -> None:
+        assert interaction.guild_id is not None
+        recorded = await self.ledger.offer(
+            interaction.guild_id, interaction.user.id, topic, details
+        )
+        offer = recorded.offer
+        verb = "is updated" if recorded.updated else "is recorded"
+        text = (
+            f"Thank you! Your offer `{offer.ref}` on {topic_text(offer.topic)} {verb}. "
+            "New asks on it will reach you by DM (at most three a day)."
+        )
+        if recorded.open_asks:
+            text += f" {recorded.open_asks} open ask(s) on it are waiting: see `/board`."
+        await reply(interaction, text)
+
+    @app_commands.command(name="board", description="Open asks and offers, newest first")
+    @app_commands.describe(topic="Only this topic")
+    @app_commands.guild_only()
+    async def board(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        assert interaction.guild_id is not None
+        page = await self.ledger.board(interaction.guild_id, topic)
+        view = (
+            BoardPager(self.ledger, interaction.guild_id, interaction.user.id, page)
+            if page.pages > 1
+            else None
+        )
+        await reply(interaction, embed=board_embed(page), **({"view": view} if view else {}))
+
+    @app_commands.command(name="resolve", description="Close your ask; optionally thank a helper")
+    @app_commands.describe(
+        request_id="Your ask's id, e.g. A12",
+        helper="Who helped: they get a private thank-you",
+        note="A private note for the helper (up to 1,000 characters)",
+    )
+    @app_commands.guild_only()
+    async def resolve(
+        self,
+        interaction: discord.Interaction,
+        request_id: str,
+        helper: discord.Member | None = None,
+        note: str | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        if helper is not None and helper.bot:
+            raise UserError("Choose the member who helped you; bots can't be thanked.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        closed = await self.ledger.resolve(
+            interaction.guild_id,
+            interaction.user.id,
+            _is_admin(interaction),
+            request_id,
+            helper.id if helper else None,
+            note,
+        )
+        text = f"`{closed.ref}` on {topic_text(closed.topic)} is resolved."
+        if closed.thanked_user_id:
+            text += f" <@{closed.thanked_user_id}> gets your thank-you privately by DM."
+        await reply(interaction, text)
+
+    @app_commands.command(name="withdraw", description="Withdraw your ask or offer")
+    @app_commands.describe(request_id="The id of your ask or offer, e.g. A12 or O7")
+    @app_commands.guild_only()
+    async def withdraw(self, interaction: discord.Interaction, request_id: str) -> None:
+        assert interaction.guild_id is not None
+        closed = await self.ledger.withdraw(
+            interaction.guild_id, interaction.user.id, _is_admin(interaction), request_id
+        )
+        topic = topic_text(closed.topic)
+        await reply(interaction, f"The {closed.kind} `{closed.ref}` on {topic} is withdrawn.")
+
+    ask.autocomplete("topic")(_topics)
+    offer.autocomplete("topic")(_topics)
+    board.autocomplete("topic")(_topics)
+
+    # ------------------------------------------------------------------ admins
+
+    @admin_helpdesk.command(name="channel", description="Where asks are posted")
+    @app_commands.describe(channel="A text channel Kindred can post in")
+    async def admin_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel
+    ) -> None:
+        assert interaction.guild_id is not None
+        await self.ledger.set_channel(interaction.guild_id, channel.id)
+        text = f'New asks will be posted in {channel.mention}, with an "I can help" button.'
+        me = channel.guild.me
+        if me is not None and not channel.permissions_for(me).send_messages:
+            text += " I can't send messages there yet: please give me Send Messages."
+        await reply(interaction, text)
+
+    @admin_helpdesk.command(name="report", description="Asks and offers by topic")
+    async def admin_report(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        report = await self.ledger.report(interaction.guild_id)
+        await reply(interaction, embed=report_embed(report))
