@@ -28,6 +28,7 @@ EXTENSIONS = (
     "cogs.lifecycle",
     "cogs.about",
     "cogs.admin",
+    "cogs.privacy",
     "cogs.prompts",
     "cogs.helpdesk",
 )

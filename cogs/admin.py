@@ -7,10 +7,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import Kindred
+from bot.export import GuildExport
 from bot.interactions import reply
+from bot.overview import guild_overview
 from bot.timezones import suggest_timezones
 
 from ._admin import require_manage_guild
+from .render import overview_embed
+
+FILES_PER_MESSAGE = 10  # Discord's limit of attachments on one message
 
 
 @app_commands.default_permissions(manage_guild=True)
@@ -40,11 +45,51 @@ class Admin(
             "including daylight-saving changes.",
         )
 
+    @app_commands.command(name="show", description="Every setting here, and what is next")
+    async def show(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        overview = await guild_overview(
+            self.services.guilds, self.services.features, interaction.guild_id
+        )
+        await reply(interaction, embed=overview_embed(overview))
+
+    @app_commands.command(name="export", description="This server's Kindred data as JSON")
+    async def export(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        # A big guild takes a while; answer within Discord's 3 seconds first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        exporter = self.services.exporter
+        async with exporter.export(interaction.guild_id, interaction.filesize_limit) as export:
+            files = export.files
+            for start in range(0, len(files), FILES_PER_MESSAGE):
+                batch = files[start : start + FILES_PER_MESSAGE]
+                await interaction.followup.send(
+                    export_note(export) if start == 0 else None,
+                    files=[discord.File(f.path, filename=f.filename) for f in batch],
+                    ephemeral=True,
+                )
+
     @timezone.autocomplete("name")
     async def timezone_autocomplete(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         return [app_commands.Choice(name=n, value=n) for n in suggest_timezones(current)]
+
+
+def export_note(export: GuildExport) -> str:
+    text = (
+        f"This server's Kindred data: {export.rows} records from {export.tables} tables, "
+        "as JSON (member ids as ids; the file names its schema version)."
+    )
+    if export.split:
+        name = export.files[0].filename.rsplit(".", 1)[0]
+        text += (
+            f" It was gzipped and split into {len(export.files)} parts to fit Discord's size "
+            f"limit: join them with `cat {name}.* > {name}`, then unzip."
+        )
+    elif export.compressed:
+        text += " It was gzipped to fit Discord's size limit."
+    return text
 
 
 async def setup(bot: Kindred) -> None:
