@@ -522,7 +522,8 @@ class HelpdeskService:
         if channel_id is None:
             summary += "; no help channel yet, so asks reach helpers by DM only"
         problems = [
-            f"Could not post {row['kind']} of ask A{row['request_no']} in the help channel: "
+            f"Ask {ask_ref(row['request_no'])} could not be "
+            f"{'bumped' if row['kind'] == MessageKind.BUMP else 'posted'} in the help channel: "
             f"{row['error']}"
             for row in await self._db.fetchall(
                 "SELECT m.kind, m.error, a.request_no FROM helpdesk_messages m "

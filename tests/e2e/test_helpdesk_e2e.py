@@ -57,7 +57,13 @@ async def test_an_ask_reaches_the_offerer_the_channel_the_board_and_help_comes_b
     assert f"<@{OTHER}>" in told.content and "A2" in told.content
     # Pressing again does not DM the asker a second time.
     await (await kindred.click(post, help_button(post), OTHER)).response()
+    await kindred.settle()
     assert len(fake.dms_to(ASKER)) == 1
+    # The button in the helper's DM works too (it carries the guild, which DMs lack).
+    from_dm = await (await kindred.click(dm, help_button(dm), HELPER)).response()
+    assert f"<@{ASKER}>" in from_dm.content
+    told = await fake.wait_for(lambda f: len(f.dms_to(ASKER)) == 2 and f.dms_to(ASKER)[1])
+    assert f"<@{HELPER}>" in told.content
     # The asker can't offer help on their own ask.
     own = await (await kindred.click(post, help_button(post), ASKER)).response()
     assert own.ephemeral and "your own ask" in own.content

@@ -352,6 +352,16 @@ async def test_keep_open_restarts_the_14_day_clock_and_prevents_the_stale_close(
     assert len(messenger.of(MessageKind.REVIEW)) == 2
 
 
+async def test_close_from_the_review_resolves_the_ask_and_ends_its_job(world):
+    services, _ = world
+    created = await services.helpdesk.ask(G, ASKER, "pbl", "details")
+    closed = await services.helpdesk.review_answer(G, created.ask.number, ASKER, keep_open=False)
+    assert closed is not None and closed.status == "resolved"
+    assert await services.scheduler.due_at(ask_job_key(created.ask.ask_id)) is None
+    with pytest.raises(UserError, match="already resolved"):
+        await services.helpdesk.review_answer(G, created.ask.number, ASKER, keep_open=True)
+
+
 async def test_after_long_downtime_the_review_replaces_the_late_bump_and_runs_once(tmp_path):
     clock = FakeClock(START)
     services, _ = await open_ledger(tmp_path / "k.db", clock)
