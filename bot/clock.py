@@ -14,8 +14,9 @@ class Clock(Protocol):
         """The current time, timezone-aware in UTC."""
         ...
 
-    async def sleep(self, seconds: float) -> None:
-        """Wait for `seconds` of this clock's time."""
+    async def sleep_until(self, moment: datetime) -> None:
+        """Wait until this clock reads `moment` (an absolute instant, so a clock that moves
+        while the caller prepares to wait cannot stretch the wait)."""
         ...
 
 
@@ -25,5 +26,5 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
+    async def sleep_until(self, moment: datetime) -> None:
+        await asyncio.sleep(max(0.0, (moment - self.now()).total_seconds()))

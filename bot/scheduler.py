@@ -117,16 +117,16 @@ class Scheduler:
     async def _loop(self) -> None:
         while True:
             self._wake.clear()
+            now = self._clock.now()
             try:
-                delay = await self._dispatch_due()
+                until = await self._dispatch_due(now)
             except Exception:
                 log.exception("Scheduler pass failed; retrying in %.0f s", RETRY_BASE_SECONDS)
-                delay = RETRY_BASE_SECONDS
-            await self._sleep(delay)
+                until = now + timedelta(seconds=RETRY_BASE_SECONDS)
+            await self._sleep(until, now)
 
-    async def _dispatch_due(self) -> float | None:
-        """Start due jobs up to the concurrency limit; return seconds until the next one."""
-        now = self._clock.now()
+    async def _dispatch_due(self, now: datetime) -> datetime | None:
+        """Start jobs due at `now` up to the concurrency limit; return when the next one is due."""
         free = self._concurrency - len(self._running)
         if free > 0:
             rows = await self._db.fetchall(
@@ -149,18 +149,15 @@ class Scheduler:
         next_due = await self._db.fetchval(
             "SELECT MIN(due_at) FROM jobs WHERE due_at > ?", (to_db(now),)
         )
-        if next_due is None:
-            return None
-        return (from_db(next_due) - now).total_seconds()
+        return None if next_due is None else from_db(next_due)
 
-    async def _sleep(self, delay: float | None) -> None:
-        """Sleep for `delay` seconds (None: until woken), or until something changes."""
+    async def _sleep(self, until: datetime | None, now: datetime) -> None:
+        """Sleep until `until` (None: until woken) or until something changes."""
         if self._wake.is_set():
             return
+        latest = now + timedelta(seconds=MAX_SLEEP_SECONDS)
         wake = asyncio.create_task(self._wake.wait())
-        timer = asyncio.create_task(
-            self._clock.sleep(min(MAX_SLEEP_SECONDS, delay if delay is not None else 1e9))
-        )
+        timer = asyncio.create_task(self._clock.sleep_until(min(until or latest, latest)))
         try:
             await asyncio.wait({wake, timer}, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -18,9 +18,9 @@ class FakeClock:
     def now(self) -> datetime:
         return self._now
 
-    async def sleep(self, seconds: float) -> None:
+    async def sleep_until(self, moment: datetime) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._sleepers.append((self._now + timedelta(seconds=max(0.0, seconds)), future))
+        self._sleepers.append((moment, future))
         self._release()
         await future
 

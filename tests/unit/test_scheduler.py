@@ -133,10 +133,10 @@ async def test_idle_scheduler_sleeps_instead_of_polling(services):
     passes = 0
     original = services.scheduler._dispatch_due
 
-    async def counting():
+    async def counting(now):
         nonlocal passes
         passes += 1
-        return await original()
+        return await original(now)
 
     services.scheduler._dispatch_due = counting
     async with services.db.transaction() as tx:
@@ -167,3 +167,30 @@ async def test_a_job_moved_while_running_keeps_its_new_time(services):
     await settle()
     assert await services.scheduler.due_at("s") == moved
     assert clock.now() == START
+
+
+async def test_a_clock_that_moves_during_a_pass_does_not_delay_the_next_job(services):
+    """The loop sleeps until an instant, not for a duration measured from a stale reading."""
+    clock: FakeClock = services.clock
+    ran: list[str] = []
+
+    async def handler(job: Job):
+        ran.append(job.key)
+
+    services.scheduler.register("test", handler)
+    await services.scheduler.schedule("j", "test", START + timedelta(hours=1))
+    original = services.scheduler._dispatch_due
+    moved = False
+
+    async def moving(now):
+        nonlocal moved
+        result = await original(now)
+        if not moved:
+            moved = True
+            clock.advance(timedelta(hours=1))  # time passes while the pass finishes
+        return result
+
+    services.scheduler._dispatch_due = moving
+    services.scheduler.start()
+    await settle()
+    assert ran == ["j"]
