@@ -98,6 +98,9 @@ class Kindred(commands.Bot):
     async def on_ready(self) -> None:
         # on_ready fires again after a full reconnect; the guild reconcile is cheap and idempotent.
         await self.services.guilds.reconcile(guild.id for guild in self.guilds)
+        # Features that catch up on what happened while Kindred was offline listen to this;
+        # every guild the bot is in has its row by now.
+        self.dispatch("kindred_ready")
         if not self._started_scheduler:
             self._started_scheduler = True
             self.services.scheduler.start()

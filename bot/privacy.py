@@ -29,7 +29,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -273,29 +274,37 @@ class PrivacyService:
         )
         return {int(r["key"].rsplit(":", 1)[1]): from_db(r["due_at"]) for r in rows}
 
-    async def reconcile_members(self, guild_id: int, present: Iterable[int]) -> None:
+    async def reconcile_members(self, present_by_guild: Mapping[int, Collection[int]]) -> None:
         """After the bot was offline: start purges for members who left, stop them for returners.
 
-        Only members whose own rows would be deleted count as stored here; someone who appears
-        only in others' kept records (e.g. blocked by another member) has nothing to purge.
+        One pass for every guild (a query per member column, not per guild), because it runs at
+        every start-up of a bot that may serve thousands of guilds. Only members whose own rows
+        would be deleted count as stored; someone who appears only in others' kept records
+        (e.g. blocked by another member) has nothing to purge.
         """
-        present_ids = set(present)
-        pending = await self.pending_purges(guild_id)
-        for user_id in pending.keys() & present_ids:
-            await self.member_returned(guild_id, user_id)
-        for user_id in await self._owners(guild_id) - present_ids - pending.keys():
-            await self.member_left(guild_id, user_id)
+        pending: dict[int, set[int]] = defaultdict(set)
+        for row in await self._db.fetchall(
+            "SELECT guild_id, key FROM jobs WHERE kind = ?", (PURGE_JOB,)
+        ):
+            pending[row["guild_id"]].add(int(row["key"].rsplit(":", 1)[1]))
+        owners = await self._owners_by_guild()
+        for guild_id, members in present_by_guild.items():
+            present = set(members)
+            for user_id in pending[guild_id] & present:
+                await self.member_returned(guild_id, user_id)
+            for user_id in owners[guild_id] - present - pending[guild_id]:
+                await self.member_left(guild_id, user_id)
 
-    async def _owners(self, guild_id: int) -> set[int]:
-        owners: set[int] = set()
+    async def _owners_by_guild(self) -> dict[int, set[int]]:
+        owners: dict[int, set[int]] = defaultdict(set)
         for table in await self.member_tables():
             for column in self._visible_columns(table):
                 rows = await self._db.fetchall(
-                    f"SELECT DISTINCT {quote(column)} FROM {quote(table.name)} "
-                    f"WHERE guild_id = ? AND {quote(column)} > 0",
-                    (guild_id,),
+                    f"SELECT DISTINCT guild_id, {quote(column)} FROM {quote(table.name)} "
+                    f"WHERE {quote(column)} > 0"
                 )
-                owners.update(row[0] for row in rows)
+                for row in rows:
+                    owners[row[0]].add(row[1])
         return owners
 
     def _visible_columns(self, table: Table) -> list[str]:

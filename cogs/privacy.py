@@ -121,17 +121,11 @@ class Privacy(
         await self.services.privacy.member_returned(member.guild.id, member.id)
 
     @commands.Cog.listener()
-    async def on_ready(self) -> None:
+    async def on_kindred_ready(self) -> None:
         """Catch up on members who left or came back while Kindred was offline."""
-        for guild in self.bot.guilds:
-            if not guild.chunked:
-                continue  # an incomplete member list would look like everyone left
-            try:
-                await self.services.guilds.joined(guild.id)
-                present = (m.id for m in guild.members)
-                await self.services.privacy.reconcile_members(guild.id, present)
-            except Exception:
-                log.exception("Could not reconcile departed members of guild %s", guild.id)
+        # An incomplete member list would look like everyone left, so skip unchunked guilds.
+        present = {g.id: [m.id for m in g.members] for g in self.bot.guilds if g.chunked}
+        await self.services.privacy.reconcile_members(present)
 
 
 async def setup(bot: Kindred) -> None:

@@ -219,7 +219,7 @@ async def test_reconcile_starts_purges_for_members_who_left_while_offline(servic
     await services.helpdesk.ask(GUILD, SOMEONE_ELSE, "pbl", "Help me too")
     await services.privacy.member_left(GUILD, SOMEONE_ELSE)
     # SOMEONE_ELSE came back and MEMBER left, both while Kindred was offline.
-    await services.privacy.reconcile_members(GUILD, present=[SOMEONE_ELSE])
+    await services.privacy.reconcile_members({GUILD: [SOMEONE_ELSE]})
     assert set(await services.privacy.pending_purges(GUILD)) == {MEMBER}
 
 
