@@ -73,6 +73,8 @@ def plain_value(option: dict, fake: FakeDiscord) -> object:
     """A valid, harmless value for an option of the standard world (for gate tests)."""
     if option.get("choices"):
         return option["choices"][0]["value"]
+    if option["name"] == "time":
+        return "12:30"
     by_type: dict[int, object] = {
         3: "hello",
         4: max(1, int(option.get("min_value", 1))),
