@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import discord
@@ -30,3 +32,43 @@ class OwnerOnlyView(KindredView):
             await reply(interaction, "These buttons belong to someone else's command.")
             return False
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One rendered page: what to display, which page it is, and how many there are."""
+
+    embed: discord.Embed
+    index: int  # 0-based
+    count: int  # at least 1
+
+
+class Pager(OwnerOnlyView):
+    """Previous / Next through pages; only the member who asked can page.
+
+    `show(index)` renders a page from current data on every press, so the pages reflect what
+    changed since the command ran (and clamps an index that no longer exists).
+    """
+
+    def __init__(self, owner_id: int, show: Callable[[int], Awaitable[Shown]], first: Shown):
+        super().__init__(owner_id)
+        self._show = show
+        self._current = first
+        self._sync()
+
+    def _sync(self) -> None:
+        self.previous.disabled = self._current.index <= 0
+        self.next.disabled = self._current.index >= self._current.count - 1
+
+    async def _go(self, interaction: discord.Interaction, index: int) -> None:
+        self._current = await self._show(index)
+        self._sync()
+        await interaction.response.edit_message(embed=self._current.embed, view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await self._go(interaction, self._current.index - 1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
+        await self._go(interaction, self._current.index + 1)

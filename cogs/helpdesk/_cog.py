@@ -16,9 +16,10 @@ from bot.errors import UserError
 from bot.interactions import reply
 
 from .._admin import AdminGroup
+from .._ui import Pager, Shown
 from ._render import board_embed, report_embed, topic_text
 from ._sender import DiscordHelpdeskSender
-from ._views import BoardPager, HelpButton, ReviewButton
+from ._views import HelpButton, ReviewButton
 
 DYNAMIC_ITEMS = (HelpButton, ReviewButton)
 
@@ -105,13 +106,19 @@ class Helpdesk(commands.Cog):
     @app_commands.guild_only()
     async def board(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         assert interaction.guild_id is not None
-        page = await self.ledger.board(interaction.guild_id, topic)
-        view = (
-            BoardPager(self.ledger, interaction.guild_id, interaction.user.id, page)
-            if page.pages > 1
-            else None
-        )
-        await reply(interaction, embed=board_embed(page), **({"view": view} if view else {}))
+        guild_id = interaction.guild_id
+
+        async def show(index: int) -> Shown:
+            page = await self.ledger.board(guild_id, topic, index)
+            return Shown(board_embed(page), page.page, page.pages)
+
+        first = await show(0)
+        if first.count == 1:
+            await reply(interaction, embed=first.embed)
+        else:
+            await reply(
+                interaction, embed=first.embed, view=Pager(interaction.user.id, show, first)
+            )
 
     @app_commands.command(name="resolve", description="Close your ask; optionally thank a helper")
     @app_commands.describe(

@@ -1,4 +1,4 @@
-"""Help-ledger buttons: board paging (invoker only) and the persistent ask buttons.
+"""Help-ledger buttons: the persistent ask buttons.
 
 "I can help" and the review's Keep open / Close are `DynamicItem`s: the guild and the ask
 number live in the custom_id, so a button in a week-old post or DM still works after restarts.
@@ -13,43 +13,11 @@ from typing import Any
 import discord
 
 from bot.helpdesk.ledger import HelpdeskService
-from bot.helpdesk.models import BoardPage
 from bot.interactions import render_error, reply
-
-from .._ui import OwnerOnlyView
-from ._render import board_embed
 
 
 def _ledger(interaction: discord.Interaction) -> HelpdeskService:
     return interaction.client.services.helpdesk  # type: ignore[attr-defined]
-
-
-class BoardPager(OwnerOnlyView):
-    """Previous / Next through `/board`; each press reads the current board again."""
-
-    def __init__(self, ledger: HelpdeskService, guild_id: int, owner_id: int, page: BoardPage):
-        super().__init__(owner_id)
-        self._ledger = ledger
-        self._guild_id = guild_id
-        self._page = page
-        self._sync()
-
-    def _sync(self) -> None:
-        self.previous.disabled = self._page.page <= 0
-        self.next.disabled = self._page.page >= self._page.pages - 1
-
-    async def _show(self, interaction: discord.Interaction, page: int) -> None:
-        self._page = await self._ledger.board(self._guild_id, self._page.topic, page)
-        self._sync()
-        await interaction.response.edit_message(embed=board_embed(self._page), view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, self._page.page - 1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, self._page.page + 1)
 
 
 class HelpButton(

@@ -16,9 +16,10 @@ from bot.prompts.pool import ImportReport
 from bot.prompts.service import PromptPost
 
 from .._admin import AdminGroup
+from .._ui import Pager, Shown
 from ._render import post_links, prompt_embed, shorten
 from ._sender import DiscordPromptSender
-from ._views import PoolPager, SuggestionDecision, pool_embed, review_view, suggestion_embed
+from ._views import SuggestionDecision, pool_embed, review_view, suggestion_embed
 
 REVIEW_BATCH = 5  # five rows of buttons is all a message can hold
 REPORT_LINES = 15
@@ -152,9 +153,14 @@ class Prompts(commands.Cog):
         self, interaction: discord.Interaction, page: app_commands.Range[int, 1] = 1
     ) -> None:
         assert interaction.guild_id is not None
-        shown = await self.service.pool.page(interaction.guild_id, page)
-        view = PoolPager(self.service, interaction.guild_id, interaction.user.id, shown)
-        await reply(interaction, embed=pool_embed(shown), view=view)
+        guild_id = interaction.guild_id
+
+        async def show(index: int) -> Shown:
+            shown = await self.service.pool.page(guild_id, index + 1)  # the pool counts from 1
+            return Shown(pool_embed(shown), shown.page - 1, shown.pages)
+
+        first = await show(page - 1)
+        await reply(interaction, embed=first.embed, view=Pager(interaction.user.id, show, first))
 
     @admin_prompts.command(name="remove", description="Remove a custom prompt or hide a built-in")
     @app_commands.describe(prompt_id="The id from /admin prompts list, e.g. b012 or c7")

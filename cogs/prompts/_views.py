@@ -1,4 +1,4 @@
-"""Buttons of the prompt commands: list paging (invoker only) and persistent review decisions."""
+"""Prompt pool pages and the persistent review decisions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from bot.prompts.pool import PoolPage, Suggestion
 from bot.prompts.service import PromptService
 
 from .._admin import require_manage_guild
-from .._ui import OwnerOnlyView
 from ._render import COLOR, pool_line
 
 
@@ -27,34 +26,6 @@ def pool_embed(page: PoolPage) -> discord.Embed:
         f"{page.used_in_cycle} used in this cycle · /admin prompts remove <id> to remove or hide"
     )
     return embed
-
-
-class PoolPager(OwnerOnlyView):
-    """Previous / Next through `/admin prompts list`; only the admin who asked can page."""
-
-    def __init__(self, service: PromptService, guild_id: int, owner_id: int, page: PoolPage):
-        super().__init__(owner_id)
-        self._service = service
-        self._guild_id = guild_id
-        self._page = page
-        self._sync()
-
-    def _sync(self) -> None:
-        self.previous.disabled = self._page.page <= 1
-        self.next.disabled = self._page.page >= self._page.pages
-
-    async def _show(self, interaction: discord.Interaction, page: int) -> None:
-        self._page = await self._service.pool.page(self._guild_id, page)
-        self._sync()
-        await interaction.response.edit_message(embed=pool_embed(self._page), view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, self._page.page - 1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._show(interaction, self._page.page + 1)
 
 
 def suggestion_embed(suggestion: Suggestion) -> discord.Embed:
