@@ -25,7 +25,25 @@ class DatabaseError(Exception):
     """The database cannot be opened or is damaged; the message is one line for the operator."""
 
 
-class Transaction:
+class _Reads:
+    """Read helpers shared by the database and a transaction on it."""
+
+    _conn: aiosqlite.Connection
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        async with self._conn.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+class Transaction(_Reads):
     """The handle a writer gets inside `Database.transaction()`."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
@@ -42,20 +60,8 @@ class Transaction:
         for statement in split_sql(script):
             await self._conn.execute(statement)
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
-
-
-class Database:
+class Database(_Reads):
     """Kindred's database: open it with `Database.open(path)`, close it with `close()`."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
@@ -131,18 +137,6 @@ class Database:
         async with self.transaction() as tx:
             cursor = await tx.execute(sql, params)
             return cursor.rowcount
-
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
-    async def fetchval(self, sql: str, params: Params = ()) -> Any:
-        row = await self.fetchone(sql, params)
-        return None if row is None else row[0]
 
     async def backup_to(self, target: Path) -> None:
         """Copy the live database to `target` with SQLite's online backup API."""
