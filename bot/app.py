@@ -17,6 +17,7 @@ from discord.ext import commands
 from .clock import SystemClock
 from .db import Database, migrate
 from .interactions import KindredTree
+from .ratelimits import throttle_bucket_sweep
 from .scheduler import Scheduler
 from .services import Services, build_services
 from .settings import Settings
@@ -55,6 +56,7 @@ class Kindred(commands.Bot):
         self.settings = settings
         self.services = services
         self._started_scheduler = False
+        throttle_bucket_sweep(self.http)  # see bot/ratelimits.py: O(buckets) per new channel
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
