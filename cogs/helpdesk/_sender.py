@@ -40,7 +40,9 @@ class DiscordHelpdeskSender:
     async def _target(self, message: Outgoing) -> discord.abc.Messageable:
         if message.recipient_user_id is None:
             assert message.channel_id is not None
-            channel = self._client.get_channel(message.channel_id)
+            # Through the guild: `Client.get_channel` scans every guild the bot is in.
+            guild = self._client.get_guild(message.ask.guild_id)
+            channel = guild.get_channel_or_thread(message.channel_id) if guild else None
             if channel is None:
                 return self._client.get_partial_messageable(
                     message.channel_id, guild_id=message.ask.guild_id

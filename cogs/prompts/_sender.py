@@ -22,8 +22,10 @@ class DiscordPromptSender:
 
     async def post(self, delivery: Delivery) -> Posted:
         """Send the embed with its nonce (a resend returns the first message), then the thread."""
-        channel = self._client.get_channel(
-            delivery.channel_id
+        # Looked up through the guild: `Client.get_channel` scans every guild (slow at 10,000).
+        guild = self._client.get_guild(delivery.guild_id)
+        channel = (
+            guild.get_channel_or_thread(delivery.channel_id) if guild else None
         ) or self._client.get_partial_messageable(delivery.channel_id, guild_id=delivery.guild_id)
         if not isinstance(channel, discord.abc.Messageable):
             raise DeliveryFailed(f"<#{delivery.channel_id}> is not a channel Kindred can post in")
