@@ -22,9 +22,10 @@ How, by pool size (measured on a 2-core machine, see ``benchmarks/bench_pairing.
   round is kept (one-step lookahead) - this is what lets a fixed pool go N - 1 rounds without a
   repeat, instead of getting stuck a few rounds early.
 * ``n <= SPARSE_MAX``: the same exact solver on a sparse candidate graph - each member's
-  ``k`` best non-blocked partners by the pair-level order above (topic partners, never-met,
-  oldest met), jitter making the rest random. Members the sparse graph could not cover get all
-  their edges back and the solve is repeated.
+  ``k`` best non-blocked partners by the pair-level order above (never-met, oldest met, topic
+  partners), jitter making the rest random; late in a cycle, every never-met pair as well.
+  Members the sparse graph served badly (uncovered, or in a repeat) get all their edges back
+  and the solve is repeated.
 * larger pools: candidate edges from a seeded circulant graph over a random permutation (every
   member has the same number of random candidates, and the shift-1 cycle alone already contains
   a perfect matching) plus topic candidates; a vectorised greedy (locally dominant edges, the
@@ -78,6 +79,8 @@ _JITTER_BITS = 24
 _TOPIC_BITS = 2
 _AGE_BITS = 24
 _AGE_MAX = (1 << _AGE_BITS) - 1
+# At most about this many edges are added back for members the sparse graph served badly.
+_FALLBACK_EDGES = 200_000
 # Jitter range in the matching-level (blossom) weights; small keeps the integers small.
 _BLOSSOM_JITTER = 1 << 10
 
@@ -470,8 +473,9 @@ def _solve_sparse(pool: _Pool) -> np.ndarray:
     for r0 in range(0, n, chunk):
         rows = np.arange(r0, min(n, r0 + chunk))
         age = met[rows].astype(np.int64)
-        key = (pool.favoured[rows][:, None] + pool.favoured[None, :]) << 1 | (age == 0)
-        key = key << _AGE_BITS | age
+        # No favoured level here: it would put the favoured into everyone's top k, leaving
+        # the others without candidates of their own. The favoured get their own k.
+        key = (age == 0).astype(np.int64) << _AGE_BITS | age
         if pool.has_topics:
             topic = np.zeros((len(rows), n), dtype=np.int64)
             for w in range(pool.ask_mask.shape[1]):
@@ -506,7 +510,9 @@ def _solve_sparse(pool: _Pool) -> np.ndarray:
     repeat = (mate >= 0) & (pool.age(pool.code(np.arange(n), partner)) > 0)
     uncovered = mate < 0
     if int(uncovered.sum()) > n % 2 or (repeat.any() and not with_never):
-        rows = np.flatnonzero(uncovered | repeat)
+        # Uncovered first; bounded, so a pathological pool cannot make the graph complete.
+        rows = np.concatenate([np.flatnonzero(uncovered), np.flatnonzero(repeat)])
+        rows = rows[: max(1, _FALLBACK_EDGES // n)]
         extra = _all_edges(pool, rows)
         codes = _unique(np.concatenate([codes, pool.code(extra.u, extra.v)]))
         mate = _solve_exact(pool, pool.features(codes // n, codes % n), lookahead=False)

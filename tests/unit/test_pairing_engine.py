@@ -339,3 +339,25 @@ def test_same_seed_same_result_whatever_the_input_order(n: int) -> None:
     assert first == again
     other = match(MatchInput(members=ids, last_met=last_met, asks=asks, offers=offers, seed=10))
     assert other != first  # the seed does vary the round
+
+
+@pytest.mark.parametrize("n", [SPARSE_N, GREEDY_N])
+def test_many_favoured_members_do_not_crowd_out_the_others(n: int) -> None:
+    # Regression: the favoured level once put the favoured into everyone's candidate list.
+    ids = list(range(1, n + 1))
+    favoured = frozenset(range(1, 2 * engine.SPARSE_K + 1))
+    result = match(MatchInput(members=ids, favoured=favoured, seed=2))
+    assert result.left_out == ()
+    assert len(result.groups) == n // 2
+
+
+def test_members_who_met_everyone_repeat_only_among_themselves() -> None:
+    # 2..6 met everyone but 1; 1 may only meet 2..6. One of them meets 1, the other four
+    # must repeat: two repeated pairs, no more, and nobody is left out.
+    n = SPARSE_N
+    ids = list(range(1, n + 1))
+    last_met = {norm(a, b): 5 for a in range(2, 7) for b in ids if b not in (1, a)}
+    blocked = {(1, m) for m in ids[6:]}
+    result = match(MatchInput(members=ids, last_met=last_met, blocked=blocked, seed=4))
+    assert result.left_out == ()
+    assert repeats(result, last_met) == 2
