@@ -13,6 +13,7 @@ from .export import GuildExporter
 from .features import Feature
 from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
+from .pairing.service import PairingService, todays_prompt
 from .privacy import PrivacyService
 from .prompts.service import PromptService
 from .scheduler import Scheduler
@@ -26,19 +27,28 @@ class Services:
     guilds: GuildService
     prompts: PromptService
     helpdesk: HelpdeskService
+    pairing: PairingService
     privacy: PrivacyService
     exporter: GuildExporter
 
     @property
     def features(self) -> tuple[Feature, ...]:
         """The features in the order `/about` and `/admin show` list them."""
-        return (self.prompts, self.helpdesk)
+        return (self.prompts, self.pairing, self.helpdesk)
 
 
 def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services:
     guilds = GuildService(db, scheduler, clock)
     prompts = PromptService(db, scheduler, clock, guilds)
     helpdesk = HelpdeskService(db, scheduler, clock, guilds)
+    pairing = PairingService(
+        db,
+        scheduler,
+        clock,
+        guilds,
+        topics=helpdesk.open_topics,
+        starters=todays_prompt(prompts),
+    )
     # Privacy asks every feature about a departing member; the lambda reads the final list.
     privacy = PrivacyService(db, scheduler, clock, features=lambda: services.features)
     services = Services(
@@ -48,6 +58,7 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         guilds=guilds,
         prompts=prompts,
         helpdesk=helpdesk,
+        pairing=pairing,
         privacy=privacy,
         exporter=GuildExporter(db, clock),
     )
