@@ -31,6 +31,7 @@ EXTENSIONS = (
     "cogs.admin",
     "cogs.privacy",
     "cogs.prompts",
+    "cogs.pairing",
     "cogs.helpdesk",
 )
 

@@ -1,0 +1,208 @@
+"""`/pair ...` and `/admin pairing ...`: parse, check, call the pairing service, render.
+
+A member leaving the guild reaches the service through the privacy cog's member-remove listener
+(`PrivacyService.member_left` tells every feature with a `member_left`), so it is not listened
+to twice here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import Kindred
+from bot.interactions import reply
+from bot.schedules import WEEKDAYS
+
+from .._admin import AdminGroup
+from ._port import DiscordPairingPort
+from ._render import mentions, plan_lines, stats_embed, status_text, when
+from ._views import CheckinButton
+
+WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=i) for i, name in enumerate(WEEKDAYS)]
+THREAD_PERMISSIONS = ("send_messages", "create_private_threads", "send_messages_in_threads")
+
+
+class Pairing(commands.Cog):
+    pair = app_commands.Group(
+        name="pair", description="One-on-one pairing with another member", guild_only=True
+    )
+    admin_pairing = AdminGroup(name="pairing", description="Pairing rounds")
+
+    def __init__(self, bot: Kindred) -> None:
+        self.bot = bot
+        self.service = bot.services.pairing
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(CheckinButton)
+        await self.service.attach(DiscordPairingPort(self.bot))
+
+    async def cog_unload(self) -> None:
+        self.service.detach()
+        self.bot.remove_dynamic_items(CheckinButton)
+
+    # -- members -----------------------------------------------------------------------------
+
+    @pair.command(name="join", description="Opt in to pairing rounds")
+    async def join(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        roles = getattr(interaction.user, "roles", [])
+        joined = await self.service.join(
+            interaction.guild_id, interaction.user.id, frozenset(r.id for r in roles)
+        )
+        status = await self.service.member_status(interaction.guild_id, interaction.user.id)
+        first = "You're in!" if joined else "You were already in."
+        nxt = f" The next round is {when(status.next_round_at)}." if status.next_round_at else ""
+        await reply(
+            interaction,
+            f"{first} Each round you'll get a DM introducing you to another member.{nxt} "
+            "`/pair pause` or `/pair leave` any time.",
+        )
+
+    @pair.command(name="leave", description="Opt out of pairing rounds")
+    async def leave(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await self.service.leave(interaction.guild_id, interaction.user.id)
+        await reply(interaction, "You've left pairing; no further rounds. `/pair join` to return.")
+
+    @pair.command(name="pause", description="Skip rounds for a few weeks")
+    @app_commands.describe(weeks="How many weeks to skip (1-12); you resume automatically")
+    async def pause(
+        self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, 12]
+    ) -> None:
+        assert interaction.guild_id is not None
+        until = await self.service.pause_member(interaction.guild_id, interaction.user.id, weeks)
+        await reply(
+            interaction, f"Paused until {when(until)}. You'll be back in rounds after that."
+        )
+
+    @pair.command(name="resume", description="End your pause now")
+    async def resume(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await self.service.resume_member(interaction.guild_id, interaction.user.id)
+        await reply(interaction, "Welcome back! You're in the next round.")
+
+    @pair.command(name="status", description="Your pairing: opted in, paused, partners, next round")
+    async def status(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        status = await self.service.member_status(interaction.guild_id, interaction.user.id)
+        await reply(interaction, status_text(status))
+
+    @pair.command(name="avoid", description="Never pair me with this member (they are not told)")
+    @app_commands.describe(member="The member you don't want to be paired with")
+    async def avoid(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        added = await self.service.avoid(interaction.guild_id, interaction.user.id, member.id)
+        already = "" if added else " (you had already asked for this)"
+        await reply(
+            interaction,
+            f"Done{already}: you won't be paired with {member.mention} from the next round on. "
+            "This stays between you and Kindred; they are not told.",
+        )
+
+    @pair.command(name="unavoid", description="Undo an avoid")
+    @app_commands.describe(member="The member you may be paired with again")
+    async def unavoid(self, interaction: discord.Interaction, member: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        await self.service.unavoid(interaction.guild_id, interaction.user.id, member.id)
+        await reply(interaction, f"Done: you may be paired with {member.mention} again.")
+
+    # -- admins -------------------------------------------------------------------------------
+
+    @admin_pairing.command(name="schedule", description="Turn pairing rounds on")
+    @app_commands.describe(
+        channel="Where rounds are announced and private intro threads are opened",
+        cadence="How often rounds run",
+        weekday="The day rounds run (monthly: the first such day of the month)",
+        time="HH:MM, 24-hour, in this server's timezone",
+        role="Only members with this role may join (optional)",
+    )
+    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    async def schedule(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        cadence: Literal["weekly", "biweekly", "monthly"],
+        weekday: app_commands.Choice[int],
+        time: str,
+        role: discord.Role | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None
+        next_at = await self.service.configure(
+            interaction.guild_id,
+            channel_id=channel.id,
+            cadence=cadence,
+            weekday=weekday.value,
+            time_text=time,
+            role_id=role.id if role else None,
+        )
+        who = f"members with {role.mention}" if role else "members"
+        text = (
+            f"Pairing rounds are on: {cadence} on {weekday.name} at {time.strip()}, announced in "
+            f"{channel.mention}. The first round is {when(next_at)}. {who.capitalize()} opt in "
+            "with `/pair join`."
+        )
+        me = channel.guild.me
+        missing = [p for p in THREAD_PERMISSIONS if not getattr(channel.permissions_for(me), p)]
+        if missing:
+            text += (
+                f"\nNote: I am missing {', '.join(m.replace('_', ' ') for m in missing)} in "
+                f"{channel.mention}, so I cannot announce rounds or introduce members whose "
+                "DMs are closed there."
+            )
+        await reply(interaction, text)
+
+    @admin_pairing.command(name="pause", description="Stop pairing rounds")
+    async def pause_rounds(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await self.service.set_paused(interaction.guild_id, True)
+        await reply(
+            interaction, "Pairing rounds are paused. `/admin pairing resume` restarts them."
+        )
+
+    @admin_pairing.command(name="resume", description="Restart pairing rounds")
+    async def resume_rounds(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        next_at = await self.service.set_paused(interaction.guild_id, False)
+        nxt = f" The next round is {when(next_at)}." if next_at else ""
+        await reply(interaction, f"Pairing rounds are back on.{nxt}")
+
+    @admin_pairing.command(name="run-now", description="Start a pairing round now")
+    async def run_now(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        started = await self.service.run_now(interaction.guild_id, interaction.id)
+        plan = started.plan
+        pairs = sum(1 for g in plan.groups if len(g) == 2)
+        trios = len(plan.groups) - pairs
+        head = "Round started" if started.created else "That round had already started"
+        text = (
+            f"{head}: {plan.pool_size} members in {pairs} pairs and {trios} trios. "
+            "Intros are on their way by DM."
+        )
+        if plan.left_out:
+            text += f" Not placed (told kindly, first next round): {mentions(plan.left_out)}."
+        await reply(interaction, text)
+
+    @admin_pairing.command(name="preview", description="Who would be paired now (nothing is sent)")
+    async def preview(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        plan = await self.service.preview(interaction.guild_id)
+        if plan.pool_size == 0:
+            await reply(interaction, "Nobody is in the pool right now (members `/pair join`).")
+            return
+        body = "\n".join(plan_lines(plan))
+        await reply(
+            interaction,
+            f"If a round ran now ({plan.pool_size} members; nothing has been sent):\n{body}"[:2000],
+        )
+
+    @admin_pairing.command(name="stats", description="Rounds, pairs, check-ins, undelivered intros")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        stats = await self.service.stats(interaction.guild_id)
+        await reply(interaction, embed=stats_embed(stats))
