@@ -217,3 +217,17 @@ async def test_a_bot_killed_mid_round_notifies_every_member_exactly_once(kindred
     await kindred.settle()
     assert {u: len(fake.dms_to(u)) for u in SEVEN} == {u: 1 for u in SEVEN}
     assert len(fake.channel_messages(World.PAIRING)) == 1
+
+
+async def test_preview_lists_the_groups_and_sends_nothing(kindred):
+    fake = kindred.fake
+    await setup_pairing(kindred, *World.MEMBERS)
+    before = len(fake.messages)
+    handle = await kindred.invoke(World.ADMIN, "admin pairing preview")
+    shown = await handle.response()
+    assert shown.ephemeral and "nothing has been sent" in shown.content
+    assert len(partners_in(shown)) == len(World.MEMBERS) and not shown.pinged_user_ids
+    await kindred.settle()
+    assert [m for m in fake.messages[before:] if not m.ephemeral] == []
+    stats = str((await kindred.reply(World.ADMIN, "admin pairing stats")).embeds)
+    assert "0 rounds" in stats

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UserError
+from bot.pairing.delivery import IN_FLIGHT
 from bot.pairing.models import (
     Announcement,
     CheckIn,
@@ -515,3 +516,31 @@ async def test_status_shows_partners_and_the_next_round(env):
     feature = await services.pairing.status(GUILD, 3)
     assert feature.enabled and feature.next_at == first_slot
     assert "not opted in" in feature.member_status
+
+
+async def test_intros_are_sent_concurrently_with_a_bounded_number_in_flight(env):
+    services, port = env
+    await schedule(services)
+    await join(services, port, *range(1, 41))
+    in_flight = peak = 0
+    release = asyncio.Event()
+    send = port.send_intro
+
+    async def slow_send(intro: Intro) -> int:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return await send(intro)
+
+    port.send_intro = slow_send
+    await services.pairing.run_now(GUILD, 1)
+    for _ in range(100):
+        await asyncio.sleep(0.005)
+        if peak >= IN_FLIGHT:
+            break
+    release.set()
+    await settle(services)
+    assert peak == IN_FLIGHT  # many at once, never more than the bound
+    assert port.dms("intro") == list(range(1, 41))
