@@ -59,12 +59,29 @@ class DeliveryRunner:
         self._clock = clock
         self._port: PairingPort | None = None
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
+        # The delivery and check-in jobs of one round may overlap; one pass at a time per round
+        # keeps them from claiming the same row twice (the nonce would dedupe it, but this is
+        # cheaper than asking Discord to). Entries are dropped when no pass is waiting.
+        self._rounds: dict[int, tuple[asyncio.Lock, int]] = {}
 
     def attach(self, port: PairingPort | None) -> None:
         self._port = port
 
     async def deliver_round(self, round_id: int) -> None:
         """Send everything of `round_id` not sent yet; raise if something must be retried."""
+        lock, users = self._rounds.get(round_id, (asyncio.Lock(), 0))
+        self._rounds[round_id] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._deliver_round(round_id)
+        finally:
+            lock, users = self._rounds[round_id]
+            if users == 1:
+                del self._rounds[round_id]
+            else:
+                self._rounds[round_id] = (lock, users - 1)
+
+    async def _deliver_round(self, round_id: int) -> None:
         port = self._port
         if port is None:
             raise DeliveryIncomplete("not connected to Discord yet")

@@ -231,3 +231,16 @@ async def test_preview_lists_the_groups_and_sends_nothing(kindred):
     assert [m for m in fake.messages[before:] if not m.ephemeral] == []
     stats = str((await kindred.reply(World.ADMIN, "admin pairing stats")).embeds)
     assert "0 rounds" in stats
+
+
+async def test_the_scheduled_round_runs_at_its_local_time(kindred):
+    fake = kindred.fake
+    await kindred.reply(World.ADMIN, "admin timezone", name="America/Chicago")
+    await setup_pairing(kindred, *World.MEMBERS[:2])
+    about = await kindred.reply(World.MEMBERS[0], "about")
+    assert "Pairing" in str(about.embeds) and "weekly on Wednesday at 09:00" in str(about.embeds)
+    # Wednesday 09:00 in Chicago (CST, UTC-6) is 15:00 UTC: 51 hours after Monday 12:00 UTC.
+    await kindred.advance(timedelta(hours=50, minutes=59))
+    assert fake.dms_to(World.MEMBERS[0]) == []
+    await kindred.advance(timedelta(minutes=1))
+    assert len(intros(fake, World.MEMBERS[0])) == len(intros(fake, World.MEMBERS[1])) == 1
