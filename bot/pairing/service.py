@@ -67,6 +67,8 @@ CHECKIN_JOB = "pairing.checkin"
 # A round missed while the bot was down still runs if it is less than this late; later than
 # that, members would get an intro days after the announced time, so the slot is skipped.
 ROUND_CATCH_UP = timedelta(hours=24)
+# Longer than any gap between two slots (monthly: five weeks at most).
+SLOT_LOOKBACK = timedelta(days=40)
 # Without a schedule (run-now only), the check-in comes halfway through a week.
 UNSCHEDULED_ROUND_LENGTH = timedelta(days=7)
 MAX_PAUSE_WEEKS = 12
@@ -457,19 +459,33 @@ class PairingService:
     async def _round_job(self, job: Job) -> datetime | None:
         assert job.guild_id is not None
         now = self._clock.now()
+        # A retried job has moved on by its backoff; the slot it serves is still the last
+        # scheduled one at or before its due time, so the retry claims the same round.
+        slot = await self._slot_served(job.guild_id, job.due_at)
         next_at = await self._next_slot(job.guild_id, max(now, job.due_at))
-        if next_at is None:
+        if slot is None or next_at is None:
             return None  # paused or switched off meanwhile
-        if job.lateness < ROUND_CATCH_UP:
-            await self._start_round(job.guild_id, slot_key(job.due_at), next_at=next_at)
+        if now - slot < ROUND_CATCH_UP:
+            await self._start_round(job.guild_id, slot_key(slot), next_at=next_at)
         else:
             log.warning(
                 "Pairing round of guild %s due %s skipped: the bot was down until %s",
                 job.guild_id,
-                to_db(job.due_at),
+                to_db(slot),
                 to_db(now),
             )
         return next_at
+
+    async def _slot_served(self, guild_id: int, due_at: datetime) -> datetime | None:
+        """The latest scheduled slot at or before `due_at` (normally `due_at` itself)."""
+        slot = await self._next_slot(guild_id, due_at - SLOT_LOOKBACK)
+        if slot is None or slot > due_at:
+            return None if slot is None else due_at
+        while (following := await self._next_slot(guild_id, slot)) is not None:
+            if following > due_at:
+                break
+            slot = following
+        return slot
 
     async def _start_round(
         self, guild_id: int, key: str, *, next_at: datetime | None = None

@@ -15,6 +15,7 @@ from bot.pairing.models import (
     Announcement,
     CheckIn,
     DeliveryFailed,
+    DiscordUnavailable,
     DmRefused,
     Intro,
     Notice,
@@ -544,3 +545,32 @@ async def test_intros_are_sent_concurrently_with_a_bounded_number_in_flight(env)
     await settle(services)
     assert peak == IN_FLIGHT  # many at once, never more than the bound
     assert port.dms("intro") == list(range(1, 41))
+
+
+async def test_a_round_job_retried_after_a_failure_serves_the_same_slot(env):
+    services, port = env
+    clock: FakeClock = services.clock
+    first_slot = await schedule(services)
+    await join(services, port, 1, 2)
+    present = port.present
+    calls = 0
+
+    def flaky_present(guild_id, user_ids, role_id):
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise DiscordUnavailable("members still loading")
+        return present(guild_id, user_ids, role_id)
+
+    port.present = flaky_present
+    clock.set(first_slot)
+    await settle(services)
+    assert port.dms("intro") == []
+    retry_at = await services.scheduler.due_at(round_job_key(GUILD))
+    assert first_slot < retry_at < first_slot + timedelta(hours=1)  # backoff, not next week
+    clock.set(retry_at)
+    await settle(services)
+    rounds = await services.db.fetchall("SELECT slot_key FROM pairing_rounds")
+    assert [r["slot_key"] for r in rounds] == ["2026-03-04 09:00:00"]
+    assert port.dms("intro") == [1, 2]
+    assert await services.scheduler.due_at(round_job_key(GUILD)) == first_slot + timedelta(weeks=1)
