@@ -7,6 +7,8 @@ was written with sane fields and the hard rules hold.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from benchmarks import bench_pairing
@@ -36,3 +38,45 @@ def test_bench_pairing_quick_writes_sane_json(tmp_path: Path) -> None:
         assert 0 <= f["min"] <= f["mean"] <= f["bound"] == f["n"] - 1
         assert len(f["per_seed"]) == f["seeds"]
     assert all(isinstance(t["met"], bool) for t in data["targets"])
+
+
+def run_quick_script(script: str, results: Path) -> dict:
+    """`python3 benchmarks/<script>.py --quick` as the README says, from the repository root."""
+    done = subprocess.run(
+        [sys.executable, f"benchmarks/{script}.py", "--quick", "--results-dir", str(results)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads((results / f"{script}.json").read_text(encoding="utf-8"))
+
+
+def test_bench_scheduler_quick_posts_once_in_every_guild(tmp_path: Path) -> None:
+    data = run_quick_script("bench_scheduler", tmp_path)
+    result = data["result"]
+    assert data["quick"] is True
+    for field in ("startup_seconds", "due_to_last_post_seconds", "idle_cpu_seconds", "rss_mb"):
+        assert result[field] >= 0
+    assert result["guilds_without_post"] == 0 and result["guilds_with_duplicate_posts"] == 0
+
+
+def test_bench_delivery_quick_delivers_every_intro_once(tmp_path: Path) -> None:
+    data = run_quick_script("bench_delivery", tmp_path)
+    result = data["result"]
+    assert result["members"] == 40
+    for field in ("total_seconds", "achieved_per_second", "achieved_share_of_limit"):
+        assert result[field] > 0
+    assert result["requests_429"] >= 0
+    assert result["intros_lost"] == 0 and result["intros_duplicated"] == 0
+
+
+def test_bench_commands_quick_answers_every_command(tmp_path: Path) -> None:
+    data = run_quick_script("bench_commands", tmp_path)
+    result = data["result"]
+    latency = result["latency"]
+    assert set(latency) == {"pair status", "board", "prompt today", "noop"}
+    assert sum(c["count"] for c in latency.values()) == result["commands"]
+    for figures in latency.values():
+        assert figures["p99_ms"] >= figures["p50_ms"] > 0 and figures["p99_vs_noop"] > 0
