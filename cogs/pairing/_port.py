@@ -32,6 +32,14 @@ def thread_name(group_id: int) -> str:
     return f"Kindred pairing #{group_id}"
 
 
+def _final(exc: discord.HTTPException, what: str) -> Exception:
+    """A 4xx will fail the same way again (DeliveryFailed: recorded as undelivered); a 5xx
+    that outlived discord.py's own retries is passed on, so the delivery job retries later."""
+    if 400 <= exc.status < 500:
+        return DeliveryFailed(f"{what}: Discord error {exc.code} ({exc.text or exc.status})")
+    return exc
+
+
 class DiscordPairingPort:
     def __init__(self, client: discord.Client) -> None:
         self._client = client
@@ -61,12 +69,10 @@ class DiscordPairingPort:
                 nonce=nonce,
                 allowed_mentions=NO_MENTIONS,
             )
-        except discord.Forbidden as exc:
+        except discord.HTTPException as exc:
             if exc.code == CANNOT_DM:
                 raise DmRefused(str(exc)) from exc
-            raise DeliveryFailed(f"Discord refused the DM: {exc.text or exc.status}") from exc
-        except discord.NotFound as exc:
-            raise DeliveryFailed(f"user {user_id} not found") from exc
+            raise _final(exc, f"DM to {user_id}") from exc
         return message.id
 
     async def send_intro(self, intro: Intro) -> int:
@@ -101,8 +107,8 @@ class DiscordPairingPort:
                 nonce=announcement.nonce,
                 allowed_mentions=NO_MENTIONS,
             )
-        except (discord.Forbidden, discord.NotFound) as exc:
-            raise DeliveryFailed(f"cannot post in <#{channel_id}>: {exc.text}") from exc
+        except discord.HTTPException as exc:
+            raise _final(exc, f"announcement in <#{channel_id}>") from exc
         return message.id
 
     async def send_group_thread(self, channel_id: int, group_id: int, intro: Intro) -> int:
@@ -127,6 +133,6 @@ class DiscordPairingPort:
                 nonce=intro.nonce,
                 allowed_mentions=NO_MENTIONS,
             )
-        except (discord.Forbidden, discord.NotFound) as exc:
-            raise DeliveryFailed(f"no private thread in <#{channel_id}>: {exc.text}") from exc
+        except discord.HTTPException as exc:
+            raise _final(exc, f"private thread in <#{channel_id}>") from exc
         return thread.id
