@@ -28,5 +28,7 @@ def setup_logging(level: int, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # discord.py's gateway chatter at DEBUG is noise unless asked for explicitly.
-    logging.getLogger("discord").setLevel(max(level, logging.INFO))
+    # discord.py's gateway chatter at DEBUG is noise, and aiosqlite's DEBUG lines carry every
+    # SQL parameter, members' own words included: keep both at INFO or above.
+    for noisy in ("discord", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(max(level, logging.INFO))
