@@ -74,9 +74,18 @@ class DeliveryFailed(Exception):
     """
 
 
+class DeliveryDeferred(Exception):
+    """Discord had a temporary problem (a 5xx or a network error): try the same send again.
+
+    The row stays claimed and keeps its nonce, so a retry that reaches Discord after all is
+    deduplicated rather than posted twice.
+    """
+
+
 class PromptSender(Protocol):
     async def post(self, delivery: Delivery) -> Posted:
-        """Send the prompt (and open its thread); raise DeliveryFailed when Discord refuses."""
+        """Send the prompt (and open its thread); raise DeliveryFailed when Discord refuses,
+        DeliveryDeferred when it is temporarily unavailable."""
         ...
 
     async def direct_message(self, notice: ApprovalNotice) -> None:

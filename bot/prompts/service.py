@@ -46,7 +46,7 @@ from bot.schedules import (
 from bot.timeutil import from_db, maybe_from_db, to_db
 
 from .pool import PromptPool, Suggestion
-from .posting import ApprovalNotice, Delivery, DeliveryFailed, PromptSender
+from .posting import ApprovalNotice, Delivery, DeliveryDeferred, DeliveryFailed, PromptSender
 from .rotation import choose_next
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 DAILY_JOB = "prompts.daily"
 RECOVER_JOB = "prompts.recover"
 RECOVER_KEY = "prompts.recover"
+DEFERRED_RETRY = timedelta(minutes=1)  # within Discord's nonce window, so a resend dedupes
 LOOKBACK = timedelta(days=7)  # how far back missed days are recorded as skipped
 EMPTY_POOL = "the pool is empty; add prompts with /admin prompts add or import"
 PROBLEM_DAYS = 14  # how long a failure stays on /admin show
@@ -372,6 +373,8 @@ class PromptService:
         )
         try:
             posted = await sender.post(delivery)
+        except DeliveryDeferred as exc:
+            await self._defer(post, str(exc))
         except DeliveryFailed as exc:
             log.warning("Guild %s: prompt post %s failed: %s", post.guild_id, post.id, exc)
             await self._finish_post(post.id, "failed", reason=str(exc))
@@ -387,6 +390,21 @@ class PromptService:
                 thread_id=posted.thread_id,
             )
         return await self.post(post.id)
+
+    async def _defer(self, post: PromptPost, problem: str) -> None:
+        """Keep a post claimed through a Discord outage and retry it shortly, until it is too
+        late to be today's prompt (the catch-up window), then record the day as failed."""
+        claimed = await self._db.fetchval(
+            "SELECT claimed_at FROM prompt_posts WHERE id = ?", (post.id,)
+        )
+        if self._clock.now() - from_db(claimed) >= CATCH_UP_WINDOW:
+            log.warning("Guild %s: prompt post %s given up: %s", post.guild_id, post.id, problem)
+            await self._finish_post(
+                post.id, "failed", reason=f"Discord was unavailable for hours ({problem})"
+            )
+            return
+        log.warning("Guild %s: prompt post %s deferred: %s", post.guild_id, post.id, problem)
+        await self._scheduler.schedule(RECOVER_KEY, RECOVER_JOB, self._clock.now() + DEFERRED_RETRY)
 
     async def _finish_post(
         self,

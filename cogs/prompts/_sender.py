@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 import discord
 
-from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryFailed, Posted
+from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryDeferred, DeliveryFailed, Posted
 
 from ._render import COLOR, failure_reason, prompt_embed, thread_name
 
@@ -43,6 +44,10 @@ class DiscordPromptSender:
                 allowed_mentions=mentions,
                 nonce=delivery.nonce,
             )
+        except discord.DiscordServerError as exc:  # discord.py gave up retrying a 5xx
+            raise DeliveryDeferred(f"Discord server error {exc.status}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise DeliveryDeferred(f"network error: {exc!r}") from exc
         except discord.HTTPException as exc:
             raise DeliveryFailed(failure_reason(exc, delivery.channel_id)) from exc
         if not delivery.threads:
