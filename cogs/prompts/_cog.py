@@ -177,9 +177,14 @@ class Prompts(commands.Cog):
         if file.size > MAX_IMPORT_BYTES:
             raise UserError(f"`{shorten(file.filename, 60)}` is larger than 1 MB; split it up.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await self.service.pool.import_file(
-            interaction.guild_id, file.filename, await file.read()
-        )
+        try:
+            data = await file.read()
+        except discord.HTTPException as exc:
+            raise UserError(
+                f"I could not download `{shorten(file.filename, 60)}` from Discord "
+                f"(error {exc.status}). Please attach it again."
+            ) from exc
+        report = await self.service.pool.import_file(interaction.guild_id, file.filename, data)
         await reply(interaction, import_summary(report))
 
     @admin_prompts.command(name="review", description="Approve or reject suggested prompts")

@@ -78,3 +78,13 @@ async def test_import_reports_added_duplicates_and_rejected_lines(kindred):
     assert "Who would you like to learn from?" in listing.text and "custom" in listing.text
     nxt = await kindred.click(listing, next(c for c in listing.custom_ids()), MEMBER)
     assert "someone else's" in (await nxt.response()).content
+
+
+async def test_an_attachment_that_cannot_be_downloaded_gets_a_clear_message(kindred):
+    file = kindred.fake.add_attachment("prompts.txt", b"A prompt\n")
+    handle = await kindred.invoke(World.ADMIN, "admin prompts import", file=file)
+    del kindred.fake.files[int(file["id"])]  # gone from the CDN before the bot downloads it
+    [report] = await handle.followups(1)
+    assert report.ephemeral
+    assert "could not download `prompts.txt`" in report.content
+    assert "Something went wrong" not in report.content
