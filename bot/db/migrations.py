@@ -27,7 +27,7 @@ class Migration:
 
 
 def load_migrations(folder: Path | None = None) -> list[Migration]:
-    """The migrations in `folder` (default: the packaged ones), sorted by number."""
+    """The migrations in `folder` (default: the packaged ones), numbered 1..n."""
     source = folder if folder is not None else resources.files("bot.db") / "migrations"
     found = []
     for entry in source.iterdir():
@@ -36,8 +36,9 @@ def load_migrations(folder: Path | None = None) -> list[Migration]:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     versions = [m.version for m in found]
-    if len(set(versions)) != len(versions) or (versions and versions[0] < 1):
-        raise RuntimeError(f"migration numbers must be unique and start at 1: {versions}")
+    if versions != list(range(1, len(found) + 1)):
+        # A gap would let a migration added later with a lower number be skipped forever.
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps: {versions}")
     return found
 
 

@@ -115,3 +115,10 @@ async def test_online_backup_can_be_restored(tmp_path):
         assert await restored.fetchval("PRAGMA user_version") == load_migrations()[-1].version
     finally:
         await restored.close()
+
+
+def test_migration_numbers_must_leave_no_gap(tmp_path):
+    (tmp_path / "0001_a.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (tmp_path / "0003_c.sql").write_text("CREATE TABLE c (x INTEGER);")
+    with pytest.raises(RuntimeError, match="without gaps"):
+        load_migrations(tmp_path)
