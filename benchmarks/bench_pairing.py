@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import gc
 import random
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rustworkx as rx
+
+if __package__ in (None, ""):  # `python3 benchmarks/bench_pairing.py` from a fresh clone
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import environment, parse_args, print_table, write_json
 from bot.pairing.engine import MatchInput, match
