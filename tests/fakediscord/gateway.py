@@ -51,6 +51,7 @@ class Gateway:
         self.identify_count = 0
         self.resume_count = 0
         self.received: list[dict] = []
+        self.member_requests: list[dict] = []  # the `d` of every op 8, in order
         self.changed = asyncio.Event()
         self.url = ""
 
@@ -168,18 +169,38 @@ class Gateway:
         }
 
     async def _chunk(self, ws: web.WebSocketResponse, session: Session | None, d: dict) -> None:
+        """REQUEST_GUILD_MEMBERS: by `user_ids` (at most 100) or by name `query` (with `limit`;
+        0 with an empty query means everyone), answered in chunks of 1,000 with the `nonce`."""
         guild = self.state.guilds.get(int(d.get("guild_id") or 0))
         if guild is None or session is None:
             return
-        members = list(guild.members.values())
-        if d.get("user_ids"):
-            wanted = {int(u) for u in d["user_ids"]}
-            members = [m for m in members if m.user.id in wanted]
-        elif d.get("query"):
-            members = [m for m in members if m.user.name.lower().startswith(d["query"].lower())]
-        chunk = {"guild_id": str(guild.id), "members": [m.payload() for m in members],
-                 "chunk_index": 0, "chunk_count": 1, "not_found": [], "nonce": d.get("nonce")}
-        await self._send(ws, session.next_frame("GUILD_MEMBERS_CHUNK", chunk))
+        self.member_requests.append(d)
+        limit = int(d.get("limit") or 0)
+        not_found: list[str] = []
+        if d.get("user_ids") is not None:
+            wanted = [int(u) for u in d["user_ids"]]
+            if len(wanted) > 100:
+                await ws.close(code=4002, message=b"Error while decoding payload.")
+                return
+            members = [guild.members[u] for u in wanted if u in guild.members]
+            not_found = [str(u) for u in wanted if u not in guild.members]
+        else:
+            query = str(d.get("query") or "").lower()
+            members = sorted(
+                (m for m in guild.members.values() if m.user.name.lower().startswith(query)),
+                key=lambda m: m.user.id,
+            )
+            if query and not limit:
+                limit = 1  # Discord requires a limit for a non-empty query
+        if limit:
+            members = members[:limit]
+        pages = [members[i : i + 1000] for i in range(0, len(members), 1000)] or [[]]
+        for index, page in enumerate(pages):
+            chunk = {"guild_id": str(guild.id), "members": [m.payload() for m in page],
+                     "chunk_index": index, "chunk_count": len(pages),
+                     "not_found": not_found if index == len(pages) - 1 else [],
+                     "nonce": d.get("nonce")}
+            await self._send(ws, session.next_frame("GUILD_MEMBERS_CHUNK", chunk))
 
     async def dispatch(self, event: str, data: dict) -> None:
         """Send an event to every session (buffered for sessions that are disconnected)."""

@@ -45,6 +45,7 @@ class Rest:
         r.add_get(f"{A}/guilds/{{guild_id}}", self.get_guild)
         r.add_get(f"{A}/guilds/{{guild_id}}/channels", self.get_guild_channels)
         r.add_get(f"{A}/guilds/{{guild_id}}/roles", self.get_roles)
+        r.add_get(f"{A}/guilds/{{guild_id}}/members", self.list_members)
         r.add_get(f"{A}/guilds/{{guild_id}}/members/{{user_id}}", self.get_member)
         r.add_get(f"{A}/channels/{{channel_id}}", self.get_channel)
         r.add_get(f"{A}/channels/{{channel_id}}/messages", self.list_messages)
@@ -115,6 +116,20 @@ class Rest:
 
     async def get_roles(self, request: web.Request) -> web.Response:
         return json_response([r.payload() for r in self._guild(request).roles.values()])
+
+    async def list_members(self, request: web.Request) -> web.Response:
+        """List Guild Members: by user id, after `after`, at most `limit` (1-1000, default 1)."""
+        guild = self._guild(request)
+        try:
+            limit = int(request.query.get("limit", 1))
+            after = int(request.query.get("after", 0))
+        except ValueError:
+            raise ApiError(400, 50035, "Invalid Form Body") from None
+        if not 1 <= limit <= 1000:
+            raise ApiError(400, 50035, "Invalid Form Body (limit must be 1 to 1000)")
+        self.fake.member_list_requests += 1
+        ids = sorted(u for u in guild.members if u > after)[:limit]
+        return json_response([guild.members[u].payload() for u in ids])
 
     async def get_member(self, request: web.Request) -> web.Response:
         member = self._guild(request).members.get(int(request.match_info["user_id"]))

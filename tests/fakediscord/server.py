@@ -54,6 +54,7 @@ class FakeDiscord(FakeState):
         self.builder = InteractionBuilder(self)
         self.interactions: dict[str, InteractionHandle] = {}
         self.unknown_requests: list[str] = []
+        self.member_list_requests = 0  # REST `GET /guilds/{id}/members` pages served
         self.port = 0
         self.url = ""
         self._runner: web.AppRunner | None = None
