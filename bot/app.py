@@ -37,7 +37,8 @@ EXTENSIONS = (
 
 
 def kindred_intents() -> discord.Intents:
-    """Only what the features need: guilds (channels, roles, threads) and members (the pool)."""
+    """Only what the features need: guilds (channels, roles, threads) and members (member
+    join/remove events and member queries; members are not cached)."""
     intents = discord.Intents.none()
     intents.guilds = True
     intents.members = True
@@ -52,6 +53,11 @@ class Kindred(commands.Bot):
             intents=kindred_intents(),
             tree_cls=KindredTree,
             allowed_mentions=discord.AllowedMentions.none(),
+            # No member cache (~0.9 KB a member: 450 MB for 10,000 guilds x 50): interactions
+            # carry the invoking member, removals arrive raw, and the few member lookups
+            # (pairing pool, privacy reconcile) ask Discord (cogs/_members.py).
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
             **options,
         )
         self.settings = settings

@@ -37,7 +37,7 @@ class DeliveryFailed(Exception):
 
 
 class DiscordUnavailable(Exception):
-    """The guild is not in the bot's cache yet (e.g. just after a restart); try again later."""
+    """Discord cannot say who is in the guild now (not loaded yet, error, timeout); retry."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +103,11 @@ class Announcement:
 class PairingPort(Protocol):
     """What the service needs of Discord; the cog implements it."""
 
-    def present(self, guild_id: int, user_ids: set[int], role_id: int | None) -> set[int]:
+    async def present(self, guild_id: int, user_ids: set[int], role_id: int | None) -> set[int]:
         """Those of `user_ids` who are in the guild (and have `role_id`, if given).
 
-        Raises DiscordUnavailable when the guild's members are not known yet.
+        Raises DiscordUnavailable when Discord cannot tell now (the guild is not loaded, an
+        error or a timeout): the caller retries later rather than pairing a partial pool.
         """
         ...
 

@@ -19,6 +19,7 @@ from bot.pairing.models import (
     Notice,
 )
 
+from .._members import MembersUnavailable, find_members
 from ._render import announcement_text, checkin_text, intro_text, notice_text
 from ._views import checkin_view
 
@@ -44,16 +45,19 @@ class DiscordPairingPort:
     def __init__(self, client: discord.Client) -> None:
         self._client = client
 
-    def present(self, guild_id: int, user_ids: set[int], role_id: int | None) -> set[int]:
+    async def present(self, guild_id: int, user_ids: set[int], role_id: int | None) -> set[int]:
         guild = self._client.get_guild(guild_id)
-        if guild is None or not guild.chunked:
-            raise DiscordUnavailable(f"guild {guild_id} members are not loaded yet")
-        found = set()
-        for user_id in user_ids:
-            member = guild.get_member(user_id)
-            if member is not None and (role_id is None or member.get_role(role_id) is not None):
-                found.add(user_id)
-        return found
+        if guild is None:
+            raise DiscordUnavailable(f"guild {guild_id} is not available (yet)")
+        try:
+            members = await find_members(guild, user_ids)
+        except MembersUnavailable as exc:
+            raise DiscordUnavailable(str(exc)) from exc
+        return {
+            user_id
+            for user_id, member in members.items()
+            if role_id is None or member.get_role(role_id) is not None
+        }
 
     def _guild_name(self, guild_id: int) -> str:
         guild = self._client.get_guild(guild_id)

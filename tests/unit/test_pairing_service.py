@@ -45,7 +45,7 @@ class FakePort:
         self.threads: list[tuple[int, Intro]] = []
         self.announcements: list[Announcement] = []
 
-    def present(self, guild_id: int, user_ids: set[int], role_id: int | None) -> set[int]:
+    async def present(self, guild_id: int, user_ids: set[int], role_id: int | None) -> set[int]:
         return {
             u
             for u in user_ids
@@ -262,7 +262,7 @@ async def test_a_round_is_created_once_per_slot(env):
     clock.set(first_slot)
     await settle(services)
     # The same slot served again (a retried job, a second bot process) finds its round.
-    again = await services.pairing._start_round(GUILD, "2026-03-04 09:00:00")
+    again = await services.pairing.rounds.start_round(GUILD, "2026-03-04 09:00:00")
     assert again is not None and again.created is False
     await settle(services)
     rounds = await services.db.fetchall("SELECT slot_key FROM pairing_rounds")
@@ -555,12 +555,12 @@ async def test_a_round_job_retried_after_a_failure_serves_the_same_slot(env):
     present = port.present
     calls = 0
 
-    def flaky_present(guild_id, user_ids, role_id):
+    async def flaky_present(guild_id, user_ids, role_id):
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise DiscordUnavailable("members still loading")
-        return present(guild_id, user_ids, role_id)
+            raise DiscordUnavailable("Discord timed out")
+        return await present(guild_id, user_ids, role_id)
 
     port.present = flaky_present
     clock.set(first_slot)

@@ -1,0 +1,324 @@
+"""Rounds: the pool, the plan, creating a round once per slot, queueing its delivery.
+
+A round is one row per (guild, slot): the scheduled slot's UTC minute, or `now:<interaction id>`
+for `/admin pairing run-now` (so a retried interaction cannot start a second round). The round,
+its groups, every member's assignment and every member's intro row are written in one
+transaction *before* anything is sent; delivery (bot/pairing/delivery.py) then works through the
+intro rows, so a crash at any point leaves rows to resume and never a message sent twice.
+
+Who is in the pool is asked of Discord (`PairingPort.present`) when the round is made; if
+Discord cannot answer, `DiscordUnavailable` propagates and the scheduler retries the round job
+(same slot, see `round_job`) instead of pairing a partial pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.db import Database, Transaction
+from bot.errors import UserError
+from bot.prompts.library import load_library
+from bot.scheduler import Job, Scheduler
+from bot.schedules import midpoint, slot_key
+from bot.timeutil import to_db
+
+from .common import (
+    CHECKIN_JOB,
+    DELIVER_JOB,
+    ROUND_CATCH_UP,
+    UNAVAILABLE,
+    UNSCHEDULED_ROUND_LENGTH,
+    checkin_job_key,
+    deliver_job_key,
+    round_seed,
+)
+from .delivery import DeliveryRunner
+from .engine import MatchInput, match
+from .models import (
+    DiscordUnavailable,
+    PairingPort,
+    RoundPlan,
+    StartedRound,
+    StarterSource,
+    TopicSource,
+)
+from .schedule import RoundSchedule
+
+log = logging.getLogger(__name__)
+
+
+class Rounds:
+    def __init__(
+        self,
+        db: Database,
+        scheduler: Scheduler,
+        clock: Clock,
+        schedule: RoundSchedule,
+        delivery: DeliveryRunner,
+        *,
+        topics: TopicSource,
+        starters: StarterSource | None,
+    ) -> None:
+        self._db = db
+        self._scheduler = scheduler
+        self._clock = clock
+        self._schedule = schedule
+        self._delivery = delivery
+        self._topics = topics
+        self._starters = starters
+        self._port: PairingPort | None = None
+
+    async def attach(self, port: PairingPort) -> None:
+        """Connect to Discord (the cog) and queue whatever a previous run left unsent."""
+        self._port = port
+        self._delivery.attach(port)
+        rows = await self._db.fetchall(
+            """
+            SELECT DISTINCT round_id FROM pairing_deliveries WHERE state IN ('pending', 'sending')
+            UNION SELECT round_id FROM pairing_groups WHERE thread_state IN ('wanted', 'sending')
+            UNION SELECT round_id FROM pairing_rounds WHERE announce_state IN ('pending', 'sending')
+            """
+        )
+        for row in rows:
+            await self.queue_delivery(row["round_id"])
+
+    def detach(self) -> None:
+        self._port = None
+        self._delivery.attach(None)
+
+    async def pool(self, guild_id: int) -> list[int]:
+        """Opted-in members still in the guild, with the role if set, and not paused."""
+        if self._port is None:
+            raise DiscordUnavailable("not connected to Discord")
+        settings = await self._schedule.settings(guild_id)
+        rows = await self._db.fetchall(
+            "SELECT user_id FROM pairing_members "
+            "WHERE guild_id = ? AND (paused_until IS NULL OR paused_until <= ?)",
+            (guild_id, to_db(self._clock.now())),
+        )
+        candidates = {r["user_id"] for r in rows}
+        present = await self._port.present(
+            guild_id, candidates, settings.role_id if settings else None
+        )
+        return sorted(candidates & present)
+
+    async def plan(self, guild_id: int, seed: int) -> RoundPlan:
+        """Who would meet whom if a round ran now (nothing is stored or sent)."""
+        members = await self.pool(guild_id)
+        history = await self._db.fetchall(
+            """
+            SELECT a.user_id AS a_id, b.user_id AS b_id, MAX(a.round_id) AS round_id
+            FROM pairing_assignments a
+            JOIN pairing_assignments b ON b.group_id = a.group_id AND a.user_id < b.user_id
+            WHERE a.guild_id = ? GROUP BY a.user_id, b.user_id
+            """,
+            (guild_id,),
+        )
+        blocks = await self._db.fetchall(
+            "SELECT user_id, blocked_user_id FROM pairing_blocks WHERE guild_id = ?", (guild_id,)
+        )
+        favoured = await self._db.fetchall(
+            "SELECT user_id FROM pairing_members WHERE guild_id = ? AND favoured = 1",
+            (guild_id,),
+        )
+        asks, offers = await self._topics(guild_id)
+        result = match(
+            MatchInput(
+                members=members,
+                last_met={(r["a_id"], r["b_id"]): r["round_id"] for r in history},
+                blocked=[(r["user_id"], r["blocked_user_id"]) for r in blocks],
+                asks=asks,
+                offers=offers,
+                favoured=frozenset(r["user_id"] for r in favoured),
+                seed=seed,
+            )
+        )
+        return RoundPlan(
+            groups=tuple(g.members for g in result.groups),
+            shared_topics=tuple(g.shared_topics for g in result.groups),
+            left_out=result.left_out if result.groups else tuple(members),
+            pool_size=len(members),
+        )
+
+    async def preview(self, guild_id: int) -> RoundPlan:
+        try:
+            return await self.plan(guild_id, round_seed(guild_id, "preview"))
+        except DiscordUnavailable:
+            raise UserError(UNAVAILABLE) from None
+
+    async def run_now(self, guild_id: int, interaction_id: int) -> StartedRound:
+        """Start a round at once. Keyed by the interaction, so a retry cannot start two."""
+        if await self._schedule.settings(guild_id) is None:
+            raise UserError(
+                "Pairing is not set up yet. Choose a channel and schedule with "
+                "`/admin pairing schedule` first."
+            )
+        try:
+            started = await self.start_round(guild_id, f"now:{interaction_id}")
+        except DiscordUnavailable:
+            raise UserError(UNAVAILABLE) from None
+        if started is None:
+            raise UserError(
+                "Nobody is in the pairing pool right now (members opt in with `/pair join`)."
+            )
+        return started
+
+    async def round_job(self, job: Job) -> datetime | None:
+        assert job.guild_id is not None
+        now = self._clock.now()
+        # A retried job has moved on by its backoff; the slot it serves is still the last
+        # scheduled one at or before its due time, so the retry claims the same round.
+        slot = await self._schedule.slot_served(job.guild_id, job.due_at)
+        next_at = await self._schedule.next_slot(job.guild_id, max(now, job.due_at))
+        if slot is None or next_at is None:
+            return None  # paused or switched off meanwhile
+        if now - slot < ROUND_CATCH_UP:
+            await self.start_round(job.guild_id, slot_key(slot), next_at=next_at)
+        else:
+            log.warning(
+                "Pairing round of guild %s due %s skipped: the bot was down until %s",
+                job.guild_id,
+                to_db(slot),
+                to_db(now),
+            )
+        return next_at
+
+    async def start_round(
+        self, guild_id: int, key: str, *, next_at: datetime | None = None
+    ) -> StartedRound | None:
+        """Create the round for `key` (once), store its groups, then queue its delivery."""
+        existing = await self._db.fetchval(
+            "SELECT round_id FROM pairing_rounds WHERE guild_id = ? AND slot_key = ?",
+            (guild_id, key),
+        )
+        if existing is not None:
+            await self.queue_delivery(existing)
+            return StartedRound(existing, created=False, plan=await self._stored_plan(existing))
+        plan = await self.plan(guild_id, round_seed(guild_id, key))
+        if plan.pool_size == 0:
+            log.info("Pairing round %s of guild %s: nobody in the pool", key, guild_id)
+            return None
+        now = self._clock.now()
+        if next_at is None:
+            next_at = (
+                await self._schedule.next_slot(guild_id, now) or now + UNSCHEDULED_ROUND_LENGTH
+            )
+        checkin_at = midpoint(now, next_at)
+        starter = await self._starter(guild_id, round_seed(guild_id, key))
+        async with self._db.transaction() as tx:
+            cursor = await tx.execute(
+                "INSERT INTO pairing_rounds (guild_id, slot_key, started_at, checkin_at, seed, "
+                "starter) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, slot_key) DO NOTHING",
+                (guild_id, key, to_db(now), to_db(checkin_at), round_seed(guild_id, key), starter),
+            )
+            if cursor.rowcount == 0:
+                return None  # created concurrently; that run delivers it
+            round_id = cursor.lastrowid
+            assert round_id is not None
+            await self._store_plan(tx, guild_id, round_id, plan, now)
+        await self.queue_delivery(round_id)
+        await self._scheduler.schedule(
+            checkin_job_key(round_id),
+            CHECKIN_JOB,
+            checkin_at,
+            guild_id=guild_id,
+            payload={"round_id": round_id},
+        )
+        log.info(
+            "Pairing round %s (%s) of guild %s: %d groups, %d left out",
+            round_id,
+            key,
+            guild_id,
+            len(plan.groups),
+            len(plan.left_out),
+        )
+        return StartedRound(round_id, created=True, plan=plan)
+
+    async def _store_plan(
+        self, tx: Transaction, guild_id: int, round_id: int, plan: RoundPlan, now: datetime
+    ) -> None:
+        """Groups, assignments and intro rows, in the caller's transaction."""
+        stamp = to_db(now)
+        for members, topics in zip(plan.groups, plan.shared_topics, strict=True):
+            cursor = await tx.execute(
+                "INSERT INTO pairing_groups (round_id, guild_id, size, shared_topics) "
+                "VALUES (?, ?, ?, ?)",
+                (round_id, guild_id, len(members), json.dumps(list(topics))),
+            )
+            await tx.executemany(
+                "INSERT INTO pairing_assignments (round_id, guild_id, user_id, group_id, outcome) "
+                "VALUES (?, ?, ?, ?, 'paired')",
+                [(round_id, guild_id, m, cursor.lastrowid) for m in members],
+            )
+        outcome = "alone" if plan.pool_size == 1 else "left_out"
+        await tx.executemany(
+            "INSERT INTO pairing_assignments (round_id, guild_id, user_id, outcome) "
+            "VALUES (?, ?, ?, ?)",
+            [(round_id, guild_id, m, outcome) for m in plan.left_out],
+        )
+        await tx.execute(
+            "INSERT INTO pairing_deliveries (round_id, guild_id, user_id, kind, created_at) "
+            "SELECT round_id, guild_id, user_id, 'intro', ? FROM pairing_assignments "
+            "WHERE round_id = ?",
+            (stamp, round_id),
+        )
+        # Whoever could not be placed is covered first next round; the placed lose the favour.
+        await tx.execute(
+            "UPDATE pairing_members SET favoured = (user_id IN (SELECT user_id FROM "
+            "pairing_assignments WHERE round_id = ? AND outcome = 'left_out')) "
+            "WHERE guild_id = ? AND user_id IN (SELECT user_id FROM pairing_assignments "
+            "WHERE round_id = ?)",
+            (round_id, guild_id, round_id),
+        )
+
+    async def _stored_plan(self, round_id: int) -> RoundPlan:
+        rows = await self._db.fetchall(
+            "SELECT a.user_id, a.group_id, a.outcome, g.shared_topics FROM pairing_assignments a "
+            "LEFT JOIN pairing_groups g ON g.group_id = a.group_id "
+            "WHERE a.round_id = ? ORDER BY a.group_id, a.user_id",
+            (round_id,),
+        )
+        groups: dict[int, list[int]] = {}
+        topics: dict[int, tuple[str, ...]] = {}
+        for r in rows:
+            if r["group_id"] is not None:
+                groups.setdefault(r["group_id"], []).append(r["user_id"])
+                topics[r["group_id"]] = tuple(json.loads(r["shared_topics"]))
+        return RoundPlan(
+            groups=tuple(tuple(m) for m in groups.values()),
+            shared_topics=tuple(topics[g] for g in groups),
+            left_out=tuple(r["user_id"] for r in rows if r["group_id"] is None),
+            pool_size=len(rows),
+        )
+
+    async def _starter(self, guild_id: int, seed: int) -> str:
+        """Today's prompt if the prompts feature gives one, else a built-in one."""
+        if self._starters is not None:
+            try:
+                text = await self._starters(guild_id)
+            except Exception:
+                log.exception("Could not get today's prompt for guild %s", guild_id)
+                text = None
+            if text:
+                return text
+        library = load_library()
+        return library[seed % len(library)].text
+
+    async def queue_delivery(self, round_id: int) -> None:
+        guild_id = await self._db.fetchval(
+            "SELECT guild_id FROM pairing_rounds WHERE round_id = ?", (round_id,)
+        )
+        await self._scheduler.schedule(
+            deliver_job_key(round_id),
+            DELIVER_JOB,
+            self._clock.now(),
+            guild_id=guild_id,
+            payload={"round_id": round_id},
+        )
+
+    async def deliver_job(self, job: Job) -> datetime | None:
+        await self._delivery.deliver_round(int(job.payload["round_id"]))
+        return None
