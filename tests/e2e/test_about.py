@@ -79,3 +79,15 @@ def test_intents_are_only_what_features_need():
     assert intents.guilds and intents.members
     assert not intents.message_content and not intents.presences
     assert intents.value == (discord.Intents.guilds.flag | discord.Intents.members.flag)
+
+
+async def test_an_unexpected_error_after_deferring_still_reaches_the_member(kindred, monkeypatch):
+    def broken(guild_id, limit):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(kindred.services.exporter, "export", broken)
+    handle = await kindred.invoke(World.ADMIN, "admin export")
+    message = await handle.response()
+    assert handle.deferred
+    assert message.ephemeral
+    assert message.content.startswith("Something went wrong (error code ")
