@@ -26,11 +26,11 @@ Ids 0 and below are never members (features use 0 for "nobody"; pseudonyms are n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import secrets
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -49,8 +49,36 @@ PURGE_JOB = "member.purge"
 PRIVACY_FORMAT_VERSION = 1
 
 
+# Daily, per guild, at a time of day derived from the guild id, so 10,000 guilds' checks are
+# spread over the day instead of asking Discord all at once.
+RECONCILE_JOB = "members.reconcile"
+
+
 def purge_key(guild_id: int, user_id: int) -> str:
     return f"{PURGE_JOB}:{guild_id}:{user_id}"
+
+
+def reconcile_key(guild_id: int) -> str:
+    return f"{RECONCILE_JOB}:{guild_id}"
+
+
+def next_reconcile(guild_id: int, after: datetime) -> datetime:
+    """The guild's daily check time (UTC, its fixed second of the day) strictly after `after`."""
+    digest = hashlib.sha256(f"reconcile:{guild_id}".encode()).digest()
+    offset = timedelta(seconds=int.from_bytes(digest[:4], "big") % 86_400)
+    slot = after.replace(hour=0, minute=0, second=0, microsecond=0) + offset
+    return slot if slot > after else slot + timedelta(days=1)
+
+
+class MemberDirectory(Protocol):
+    """Who is in a guild, asked of Discord (the privacy cog implements it)."""
+
+    async def present(self, guild_id: int, user_ids: set[int]) -> set[int] | None:
+        """Those of `user_ids` in the guild now; None when Kindred is not in the guild.
+
+        Raises when Discord cannot answer: a partial answer would look like members left.
+        """
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +173,10 @@ class PrivacyService:
         self._clock = clock
         self._features = features
         self._rules = dict(RULES)
+        self._directory: MemberDirectory | None = None
+        self._owners_sql: str | None = None
         scheduler.register(PURGE_JOB, self._purge_job)
+        scheduler.register(RECONCILE_JOB, self._reconcile_job)
 
     def register(self, table: str, rule: TableRule) -> None:
         """Let a feature declare how its table is forgotten (the default deletes the rows)."""
@@ -274,38 +305,55 @@ class PrivacyService:
         )
         return {int(r["key"].rsplit(":", 1)[1]): from_db(r["due_at"]) for r in rows}
 
-    async def reconcile_members(self, present_by_guild: Mapping[int, Collection[int]]) -> None:
-        """After the bot was offline: start purges for members who left, stop them for returners.
+    # -- members who left while Kindred was not listening ---------------------------------
 
-        One pass for every guild (a query per member column, not per guild), because it runs at
-        every start-up of a bot that may serve thousands of guilds. Only members whose own rows
-        would be deleted count as stored; someone who appears only in others' kept records
-        (e.g. blocked by another member) has nothing to purge.
-        """
-        pending: dict[int, set[int]] = defaultdict(set)
-        for row in await self._db.fetchall(
-            "SELECT guild_id, key FROM jobs WHERE kind = ?", (PURGE_JOB,)
-        ):
-            pending[row["guild_id"]].add(int(row["key"].rsplit(":", 1)[1]))
-        owners = await self._owners_by_guild()
-        for guild_id, members in present_by_guild.items():
-            present = set(members)
-            for user_id in pending[guild_id] & present:
-                await self.member_returned(guild_id, user_id)
-            for user_id in owners[guild_id] - present - pending[guild_id]:
-                await self.member_left(guild_id, user_id)
+    def attach_directory(self, directory: MemberDirectory | None) -> None:
+        """Connect the way to ask Discord who is in a guild (the privacy cog)."""
+        self._directory = directory
 
-    async def _owners_by_guild(self) -> dict[int, set[int]]:
-        owners: dict[int, set[int]] = defaultdict(set)
-        for table in await self.member_tables():
-            for column in self._visible_columns(table):
-                rows = await self._db.fetchall(
-                    f"SELECT DISTINCT guild_id, {quote(column)} FROM {quote(table.name)} "
-                    f"WHERE {quote(column)} > 0"
-                )
-                for row in rows:
-                    owners[row[0]].add(row[1])
-        return owners
+    async def schedule_reconciles(self, guild_ids: Iterable[int]) -> None:
+        """Give every guild its daily member check, keeping existing ones where they are."""
+        now = self._clock.now()
+        await self._scheduler.schedule_missing(
+            (reconcile_key(g), RECONCILE_JOB, next_reconcile(g, now), g) for g in guild_ids
+        )
+
+    async def stored_members(self, guild_id: int) -> set[int]:
+        """Members with data of their own in `guild_id` (what a purge would delete), in one
+        query. Someone who appears only in others' kept records has nothing to purge."""
+        if self._owners_sql is None:
+            selects = [
+                f"SELECT {quote(c)} FROM {quote(t.name)} WHERE guild_id = :guild AND {quote(c)} > 0"
+                for t in await self.member_tables()
+                for c in self._visible_columns(t)
+            ]
+            self._owners_sql = " UNION ".join(selects)
+        rows = await self._db.fetchall(self._owners_sql, {"guild": guild_id})
+        return {row[0] for row in rows}
+
+    async def reconcile_guild(self, guild_id: int, stored: set[int], present: set[int]) -> None:
+        """Of the `stored` members, start purges for those not `present` (they left unseen)
+        and stop them for those back. Members with a purge pending are counted as left."""
+        pending = set(await self.pending_purges(guild_id))
+        for user_id in pending & present:
+            await self.member_returned(guild_id, user_id)
+        for user_id in stored - present - pending:
+            await self.member_left(guild_id, user_id)
+
+    async def _reconcile_job(self, job: Job) -> datetime | None:
+        """The guild's daily check; a guild without member data never asks Discord."""
+        assert job.guild_id is not None
+        next_at = next_reconcile(job.guild_id, self._clock.now())
+        stored = await self.stored_members(job.guild_id)
+        if not stored:
+            return next_at
+        if self._directory is None:
+            raise RuntimeError("not connected to Discord")  # retried with backoff
+        present = await self._directory.present(job.guild_id, stored)
+        if present is None:
+            return None  # Kindred is not in the guild; joining again schedules a new check
+        await self.reconcile_guild(job.guild_id, stored, present)
+        return next_at
 
     def _visible_columns(self, table: Table) -> list[str]:
         keep = self.rule(table.name).keep

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +86,19 @@ class Scheduler:
             """,
             (key, kind, guild_id, to_db(due_at), json.dumps(payload or {})),
         )
+        self._wake.set()
+
+    async def schedule_missing(
+        self, jobs: Iterable[tuple[str, str, datetime, int | None]]
+    ) -> None:
+        """Create those of the jobs `(key, kind, due_at, guild_id)` that do not exist yet, in
+        one transaction; existing ones keep their due time (for start-up, over every guild)."""
+        async with self._db.transaction() as tx:
+            await tx.executemany(
+                "INSERT INTO jobs (key, kind, guild_id, due_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                [(key, kind, guild_id, to_db(due_at)) for key, kind, due_at, guild_id in jobs],
+            )
         self._wake.set()
 
     async def cancel(self, key: str) -> None:

@@ -13,6 +13,7 @@ from bot.app import Kindred
 from bot.interactions import reply
 from bot.privacy import PURGE_AFTER_LEAVING, MemberData
 
+from ._members import find_members
 from ._ui import OwnerOnlyView
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,12 @@ class Privacy(
         self.services = bot.services
         super().__init__()
 
+    async def cog_load(self) -> None:
+        self.services.privacy.attach_directory(DiscordMemberDirectory(self.bot))
+
+    async def cog_unload(self) -> None:
+        self.services.privacy.attach_directory(None)
+
     @app_commands.command(name="show", description="Everything Kindred stores about you here")
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
@@ -122,10 +129,22 @@ class Privacy(
 
     @commands.Cog.listener()
     async def on_kindred_ready(self) -> None:
-        """Catch up on members who left or came back while Kindred was offline."""
-        # An incomplete member list would look like everyone left, so skip unchunked guilds.
-        present = {g.id: [m.id for m in g.members] for g in self.bot.guilds if g.chunked}
-        await self.services.privacy.reconcile_members(present)
+        """Every guild gets its daily check for members who left while Kindred was offline
+        (or while the gateway was down): no member list is cached to compare at start-up."""
+        await self.services.privacy.schedule_reconciles(g.id for g in self.bot.guilds)
+
+
+class DiscordMemberDirectory:
+    """`bot.privacy.MemberDirectory` over Discord: member lookups by id, nothing cached."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self._client = client
+
+    async def present(self, guild_id: int, user_ids: set[int]) -> set[int] | None:
+        guild = self._client.get_guild(guild_id)
+        if guild is None:
+            return None
+        return set(await find_members(guild, user_ids))
 
 
 async def setup(bot: Kindred) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UserError
-from bot.privacy import PURGE_AFTER_LEAVING, RULES, purge_key
+from bot.privacy import PURGE_AFTER_LEAVING, RULES, next_reconcile, purge_key, reconcile_key
 from bot.schema import tables
 from tests.support.db import open_test_services
 
@@ -214,13 +214,84 @@ async def test_a_departed_member_is_purged_after_30_days_unless_they_return(serv
     assert await services.scheduler.due_at(purge_key(GUILD, MEMBER)) is None
 
 
-async def test_reconcile_starts_purges_for_members_who_left_while_offline(services):
+class Directory:
+    """Who Discord says is in each guild; counts the lookups (each is a Discord request)."""
+
+    def __init__(self, members: dict[int, set[int]]) -> None:
+        self.members = members
+        self.asked: list[tuple[int, set[int]]] = []
+        self.failing = False
+
+    async def present(self, guild_id: int, user_ids: set[int]) -> set[int] | None:
+        self.asked.append((guild_id, set(user_ids)))
+        if self.failing:
+            raise TimeoutError("Discord did not answer")
+        if guild_id not in self.members:
+            return None
+        return user_ids & self.members[guild_id]
+
+
+async def check_due(services, guild_id: int) -> None:
+    """Let the guild's daily member check run (it is due at its own time of day)."""
+    due = await services.scheduler.due_at(reconcile_key(guild_id))
+    services.clock.set(due)
+    await run_due(services)
+
+
+async def test_the_daily_check_starts_purges_for_members_who_left_unseen(services):
     await services.helpdesk.ask(GUILD, MEMBER, "pbl", "Help me")
     await services.helpdesk.ask(GUILD, SOMEONE_ELSE, "pbl", "Help me too")
     await services.privacy.member_left(GUILD, SOMEONE_ELSE)
     # SOMEONE_ELSE came back and MEMBER left, both while Kindred was offline.
-    await services.privacy.reconcile_members({GUILD: [SOMEONE_ELSE]})
+    directory = Directory({GUILD: {SOMEONE_ELSE}, OTHER_GUILD: set()})
+    services.privacy.attach_directory(directory)
+    await services.privacy.schedule_reconciles([GUILD, OTHER_GUILD])
+    await check_due(services, GUILD)
     assert set(await services.privacy.pending_purges(GUILD)) == {MEMBER}
+    assert directory.asked == [(GUILD, {MEMBER, SOMEONE_ELSE})]
+    # It runs again the next day at the same time, and a repeated check changes nothing.
+    due = await services.scheduler.due_at(reconcile_key(GUILD))
+    assert due == services.clock.now() + timedelta(days=1)
+    purge_at = await services.scheduler.due_at(purge_key(GUILD, MEMBER))
+    await check_due(services, GUILD)
+    assert await services.scheduler.due_at(purge_key(GUILD, MEMBER)) == purge_at
+
+
+async def test_a_guild_without_member_data_never_asks_discord(services):
+    directory = Directory({GUILD: set(), OTHER_GUILD: set()})
+    services.privacy.attach_directory(directory)
+    await services.privacy.schedule_reconciles([GUILD, OTHER_GUILD])
+    await check_due(services, OTHER_GUILD)
+    assert directory.asked == []
+    assert await services.scheduler.due_at(reconcile_key(OTHER_GUILD)) is not None
+
+
+async def test_no_answer_from_discord_purges_nobody_and_retries(services):
+    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "Help me")
+    directory = Directory({GUILD: set()})
+    directory.failing = True
+    services.privacy.attach_directory(directory)
+    await services.privacy.schedule_reconciles([GUILD])
+    first = await services.scheduler.due_at(reconcile_key(GUILD))
+    await check_due(services, GUILD)
+    assert await services.privacy.pending_purges(GUILD) == {}
+    retry = await services.scheduler.due_at(reconcile_key(GUILD))
+    assert first < retry < first + timedelta(hours=1)  # backoff, not tomorrow
+    directory.failing = False
+    await check_due(services, GUILD)
+    assert set(await services.privacy.pending_purges(GUILD)) == {MEMBER}
+
+
+async def test_checks_are_spread_over_the_day_and_kept_across_restarts(services):
+    now = services.clock.now()
+    times = {next_reconcile(g, now) for g in range(1000, 1100)}
+    assert len(times) > 90  # one second of the day per guild, not one burst
+    assert all(now < t <= now + timedelta(days=1) for t in times)
+    await services.privacy.schedule_reconciles([GUILD])
+    first = await services.scheduler.due_at(reconcile_key(GUILD))
+    services.clock.advance(timedelta(hours=30))  # a restart later: the check keeps its time
+    await services.privacy.schedule_reconciles([GUILD])
+    assert await services.scheduler.due_at(reconcile_key(GUILD)) == first
 
 
 async def test_not_a_member_id_is_refused(services):
