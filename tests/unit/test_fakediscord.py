@@ -382,3 +382,48 @@ def test_permissions_roles_and_overwrites() -> None:
     assert fake.permissions(G, World.MEMBERS[0], World.GENERAL) & SEND_MESSAGES
     fake.set_overwrite(World.HELP, World.MEMBERS[0], allow=SEND_MESSAGES)
     assert fake.permissions(G, World.MEMBERS[0], World.HELP) & SEND_MESSAGES
+
+
+async def test_member_requests_by_id_and_by_name_answer_with_their_nonce(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    for n in range(1200):
+        fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
+    guild = discord_client.get_guild(G)
+    wanted = [World.MEMBERS[0], 100_500, 424242]  # the last one is nobody
+    found, by_name = await asyncio.gather(  # concurrent: chunks are matched by nonce
+        guild.query_members(user_ids=wanted, limit=100, cache=False),
+        guild.query_members(query="lurker11", limit=5, cache=False),
+    )
+    assert sorted(m.id for m in found) == [World.MEMBERS[0], 100_500]
+    assert [m.name for m in by_name] == ["lurker11", "lurker110", "lurker111",
+                                         "lurker112", "lurker113"]
+    assert {r["nonce"] for r in fake_discord.gateway.member_requests} != {None}
+    # The fake applies `limit` to ids too (the strict reading): a caller left with
+    # discord.py's default limit of 5 would miss members in tests, not only in production.
+    assert len(await guild.query_members(user_ids=wanted[:2], limit=1, cache=False)) == 1
+
+
+async def test_everyone_by_empty_query_comes_in_chunks_of_1000(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    for n in range(1200):
+        fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
+    await discord_client.ws.request_chunks(G, query="", limit=0, nonce="all")
+    await asyncio.sleep(0.2)
+    chunks = [f["d"] for s in fake_discord.gateway.sessions.values() for f in s.backlog
+              if f["t"] == "GUILD_MEMBERS_CHUNK" and f["d"]["nonce"] == "all"]
+    assert [len(c["members"]) for c in chunks] == [1000, len(fake_discord.guilds[G].members) - 1000]
+    assert [(c["chunk_index"], c["chunk_count"]) for c in chunks] == [(0, 2), (1, 2)]
+
+
+async def test_list_guild_members_pages_by_id(
+        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    for n in range(2500):
+        fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
+    guild = discord_client.get_guild(G)
+    ids = [m.id async for m in guild.fetch_members(limit=None)]
+    assert sorted(ids) == sorted(fake_discord.guilds[G].members) and len(set(ids)) == len(ids)
+    assert fake_discord.member_list_requests == 3  # 1,000 per page, in id order
+    some = [m.id async for m in guild.fetch_members(limit=2, after=discord.Object(100_010))]
+    assert sorted(some) == [100_011, 100_012]
+    with pytest.raises(discord.HTTPException):
+        await discord_client.http.get_members(G, 1001, None)
