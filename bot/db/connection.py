@@ -26,17 +26,22 @@ class DatabaseError(Exception):
 
 
 class _Reads:
-    """Read helpers shared by the database and a transaction on it."""
+    """Read helpers shared by the database and a transaction on it.
+
+    Each read is one hop to aiosqlite's thread (`execute_fetchall`): a cursor would take three
+    (execute, fetch, close), and those hops, not SQLite, were most of a read's cost. Queries read
+    through `fetchone`/`fetchval` select one row (by key, or an aggregate), so fetching all is
+    the same work.
+    """
 
     _conn: aiosqlite.Connection
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        async with self._conn.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
