@@ -33,6 +33,10 @@ class GuildService:
         self._db = db
         self._scheduler = scheduler
         self._clock = clock
+        # guild_id -> timezone. Only `set_timezone` changes a guild's timezone and only the purge
+        # deletes its row, and both go through this service, so the cache cannot go stale. It
+        # saves a query on every prompt post and `/prompt today` (thousands due at once).
+        self._zones: dict[int, ZoneInfo] = {}
         scheduler.register(PURGE_JOB, self._purge_job)
 
     async def joined(self, guild_id: int) -> None:
@@ -87,14 +91,20 @@ class GuildService:
         if self._clock.now() - from_db(left_at) < RETENTION_AFTER_LEAVING:
             return from_db(left_at) + RETENTION_AFTER_LEAVING
         await self._db.execute("DELETE FROM guilds WHERE guild_id = ?", (guild_id,))
+        self._zones.pop(guild_id, None)
         log.info("Purged the data of guild %s, left on %s", guild_id, left_at)
         return None
 
     async def timezone(self, guild_id: int) -> ZoneInfo:
-        name = await self._db.fetchval(
-            "SELECT timezone FROM guilds WHERE guild_id = ?", (guild_id,)
-        )
-        return ZoneInfo(name or "UTC")
+        zone = self._zones.get(guild_id)
+        if zone is None:
+            name = await self._db.fetchval(
+                "SELECT timezone FROM guilds WHERE guild_id = ?", (guild_id,)
+            )
+            zone = ZoneInfo(name or "UTC")
+            if name is not None:  # no row yet: not cached, so a later row is read
+                self._zones[guild_id] = zone
+        return zone
 
     async def set_timezone(self, guild_id: int, name: str) -> ZoneInfo:
         """Validate and store the guild's IANA timezone; raises UserError with a suggestion."""
@@ -103,4 +113,5 @@ class GuildService:
         await self._db.execute(
             "UPDATE guilds SET timezone = ? WHERE guild_id = ?", (zone.key, guild_id)
         )
+        self._zones[guild_id] = zone
         return zone
