@@ -7,6 +7,7 @@ goes through `_insert_custom`, so "the same prompt" is decided once, by `prompt_
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,34 @@ class Usage:
     previous: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimState:
+    """What claiming a day's post decides on: the day's row (if any), the pool and its usage."""
+
+    day_post_id: int | None
+    day_status: str | None
+    pool: dict[str, PoolPrompt]
+    usage: Usage
+
+
+# One statement, so a claim is one read (each read is a hop to the database thread, and 10,000
+# guilds may post in the same second). Parts are ordered by id, as `customs` and `usage` are.
+_CLAIM_STATE = """
+    SELECT 'day' AS part, id AS n, status AS value, NULL AS cycle FROM prompt_posts
+     WHERE guild_id = :guild_id AND local_date = :day AND extra = 0
+    UNION ALL
+    SELECT 'hidden', NULL, prompt_id, NULL FROM hidden_prompts WHERE guild_id = :guild_id
+    UNION ALL
+    SELECT 'custom', id, text, NULL FROM custom_prompts WHERE guild_id = :guild_id
+    UNION ALL
+    SELECT 'used', id, prompt_id, cycle FROM prompt_posts
+     WHERE guild_id = :guild_id AND status IN ('sending', 'sent') AND cycle = (
+        SELECT MAX(cycle) FROM prompt_posts
+         WHERE guild_id = :guild_id AND status IN ('sending', 'sent'))
+    ORDER BY part, n
+"""
+
+
 class PromptPool:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
@@ -120,18 +149,32 @@ class PromptPool:
         rows = await reader.fetchall(
             "SELECT id, text FROM custom_prompts WHERE guild_id = ? ORDER BY id", (guild_id,)
         )
-        return [
-            PoolPrompt(custom_prompt_id(row["id"]), row["text"], CUSTOM_THEME, builtin=False)
-            for row in rows
-        ]
+        return [_custom(row["id"], row["text"]) for row in rows]
 
     async def pool(self, guild_id: int, tx: Transaction | None = None) -> dict[str, PoolPrompt]:
         """The prompts the rotation draws from (built-in + custom - hidden), by id, sorted."""
-        hidden = await self.hidden_ids(guild_id, tx)
-        customs = {p.prompt_id: p for p in await self.customs(guild_id, tx)}
-        builtins = {p.id: PoolPrompt(p.id, p.text, p.theme, builtin=True) for p in load_library()}
-        every = builtins | customs
-        return {pid: every[pid] for pid in build_pool(builtins, customs, hidden)}
+        return _assemble(await self.hidden_ids(guild_id, tx), await self.customs(guild_id, tx))
+
+    async def claim_state(self, guild_id: int, day: str, tx: Transaction) -> ClaimState:
+        """`pool`, `usage` and the day's (non-extra) post row in one read, inside a claim."""
+        rows = await tx.fetchall(_CLAIM_STATE, {"guild_id": guild_id, "day": day})
+        day_rows = [row for row in rows if row["part"] == "day"]
+        used = [row for row in rows if row["part"] == "used"]
+        pool = _assemble(
+            {row["value"] for row in rows if row["part"] == "hidden"},
+            [_custom(row["n"], row["value"]) for row in rows if row["part"] == "custom"],
+        )
+        usage = (
+            Usage(used[0]["cycle"], frozenset(r["value"] for r in used), used[-1]["value"])
+            if used
+            else Usage(0, frozenset(), None)
+        )
+        return ClaimState(
+            day_post_id=day_rows[0]["n"] if day_rows else None,
+            day_status=day_rows[0]["value"] if day_rows else None,
+            pool=pool,
+            usage=usage,
+        )
 
     async def usage(self, guild_id: int, tx: Transaction | None = None) -> Usage:
         """Prompts posted (or being posted) in the current cycle; failed posts use nothing."""
@@ -337,6 +380,23 @@ class PromptPool:
                 ),
             )
         return _suggestion(row), prompt_id
+
+
+def _custom(rowid: int, text: str) -> PoolPrompt:
+    return PoolPrompt(custom_prompt_id(rowid), text, CUSTOM_THEME, builtin=False)
+
+
+def _assemble(hidden: set[str], customs: list[PoolPrompt]) -> dict[str, PoolPrompt]:
+    """The pool from its parts: built-in + custom - hidden, by id, sorted."""
+    by_id = {p.prompt_id: p for p in customs}
+    every = _builtins() | by_id
+    return {pid: every[pid] for pid in build_pool(_builtins(), by_id, hidden)}
+
+
+@functools.cache
+def _builtins() -> dict[str, PoolPrompt]:
+    """The built-in library as pool entries, built once (it never changes while running)."""
+    return {p.id: PoolPrompt(p.id, p.text, p.theme, builtin=True) for p in load_library()}
 
 
 def _checked_text(text: str) -> str:

@@ -91,3 +91,19 @@ class PromptSender(Protocol):
     async def direct_message(self, notice: ApprovalNotice) -> None:
         """DM the suggester; raise DeliveryFailed when Discord refuses (e.g. DMs closed)."""
         ...
+
+
+class SenderSlot:
+    """Where the prompts cog plugs in its `PromptSender` when it loads (None when it unloads)."""
+
+    def __init__(self) -> None:
+        self._sender: PromptSender | None = None
+
+    def attach(self, sender: PromptSender | None) -> None:
+        self._sender = sender
+
+    def require(self) -> PromptSender:
+        if self._sender is None:
+            # Raised inside a job, the scheduler logs it and retries with backoff.
+            raise RuntimeError("the prompts cog is not loaded, so nothing can be posted")
+        return self._sender

@@ -1,0 +1,106 @@
+"""The prompt feature's plain values (what the service returns) and their database rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from bot.schedules import format_hhmm, parse_hhmm
+from bot.timeutil import from_db, maybe_from_db
+
+from .pool import Suggestion
+
+DAILY_JOB = "prompts.daily"
+
+
+def daily_key(guild_id: int) -> str:
+    return f"prompts.daily:{guild_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSettings:
+    guild_id: int
+    channel_id: int
+    post_time: time
+    weekends: bool
+    threads: bool
+    role_id: int | None
+    paused: bool
+    active_since: datetime
+
+    @property
+    def summary(self) -> str:
+        days = "every day" if self.weekends else "weekdays"
+        thread = ", with a thread for answers" if self.threads else ""
+        return f"{days} at {format_hhmm(self.post_time)}{thread}"
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPost:
+    """One post attempt (the record of a prompt's use when it was sent)."""
+
+    id: int
+    guild_id: int
+    local_date: date
+    extra: bool
+    status: str  # 'sending' | 'sent' | 'failed' | 'skipped'
+    reason: str | None
+    prompt_id: str | None
+    text: str | None
+    theme: str | None
+    channel_id: int | None
+    role_id: int | None
+    threads: bool
+    message_id: int | None
+    thread_id: int | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Today:
+    """For `/prompt today`: today's post if it is out, else when the next one comes."""
+
+    enabled: bool
+    post: PromptPost | None
+    next_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    suggestion: Suggestion
+    prompt_id: str
+    dm_sent: bool
+
+
+def settings_from_row(row: sqlite3.Row) -> PromptSettings:
+    return PromptSettings(
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        post_time=parse_hhmm(row["post_time"]),
+        weekends=bool(row["weekends"]),
+        threads=bool(row["threads"]),
+        role_id=row["role_id"],
+        paused=bool(row["paused"]),
+        active_since=from_db(row["active_since"]),
+    )
+
+
+def post_from_row(row: sqlite3.Row) -> PromptPost:
+    return PromptPost(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        local_date=date.fromisoformat(row["local_date"]),
+        extra=bool(row["extra"]),
+        status=row["status"],
+        reason=row["reason"],
+        prompt_id=row["prompt_id"],
+        text=row["prompt_text"],
+        theme=row["theme"],
+        channel_id=row["channel_id"],
+        role_id=row["role_id"],
+        threads=bool(row["threads"]),
+        message_id=row["message_id"],
+        thread_id=row["thread_id"],
+        sent_at=maybe_from_db(row["sent_at"]),
+    )

@@ -1,0 +1,114 @@
+"""A guild's daily-prompt schedule: turning it on or changing it, pausing, resuming, and keeping
+its job at the next post time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.db import Database
+from bot.errors import UserError
+from bot.guilds import GuildService
+from bot.scheduler import Scheduler
+from bot.schedules import format_hhmm, next_daily_post, parse_hhmm
+from bot.timeutil import to_db
+
+from .records import DAILY_JOB, PromptSettings, daily_key, settings_from_row
+
+
+class PromptSchedule:
+    def __init__(
+        self, db: Database, scheduler: Scheduler, clock: Clock, guilds: GuildService
+    ) -> None:
+        self._db = db
+        self._scheduler = scheduler
+        self._clock = clock
+        self._guilds = guilds
+
+    async def settings(self, guild_id: int) -> PromptSettings | None:
+        row = await self._db.fetchone(
+            "SELECT * FROM prompt_settings WHERE guild_id = ?", (guild_id,)
+        )
+        return None if row is None else settings_from_row(row)
+
+    async def require(self, guild_id: int) -> PromptSettings:
+        settings = await self.settings(guild_id)
+        if settings is None:
+            raise UserError(
+                "Daily prompts are not set up here yet. Start with /admin prompts schedule."
+            )
+        return settings
+
+    async def schedule(
+        self,
+        guild_id: int,
+        *,
+        channel_id: int,
+        time_text: str,
+        weekends: bool,
+        threads: bool,
+        role_id: int | None,
+    ) -> tuple[PromptSettings, datetime]:
+        """Turn daily prompts on (or change them); returns the settings and the next post time."""
+        try:
+            at = parse_hhmm(time_text)
+        except ValueError as exc:
+            raise UserError(str(exc)) from exc
+        await self._guilds.joined(guild_id)
+        await self._db.execute(
+            """
+            INSERT INTO prompt_settings
+                (guild_id, channel_id, post_time, weekends, threads, role_id, paused, active_since)
+            VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+            ON CONFLICT (guild_id) DO UPDATE SET
+                channel_id = excluded.channel_id, post_time = excluded.post_time,
+                weekends = excluded.weekends, threads = excluded.threads,
+                role_id = excluded.role_id, paused = 0, active_since = excluded.active_since
+            """,
+            (
+                guild_id,
+                channel_id,
+                format_hhmm(at),
+                weekends,
+                threads,
+                role_id,
+                to_db(self._clock.now()),
+            ),
+        )
+        next_at = await self.reschedule(guild_id)
+        settings = await self.settings(guild_id)
+        assert settings is not None and next_at is not None
+        return settings, next_at
+
+    async def pause(self, guild_id: int) -> None:
+        settings = await self.require(guild_id)
+        if settings.paused:
+            raise UserError("Daily prompts are already paused. Use /admin prompts resume.")
+        await self._db.execute(
+            "UPDATE prompt_settings SET paused = 1 WHERE guild_id = ?", (guild_id,)
+        )
+        await self._scheduler.cancel(daily_key(guild_id))
+
+    async def resume(self, guild_id: int) -> datetime:
+        """Restart the daily post; days missed while paused are not made up (or reported)."""
+        settings = await self.require(guild_id)
+        if not settings.paused:
+            raise UserError("Daily prompts are not paused.")
+        await self._db.execute(
+            "UPDATE prompt_settings SET paused = 0, active_since = ? WHERE guild_id = ?",
+            (to_db(self._clock.now()), guild_id),
+        )
+        next_at = await self.reschedule(guild_id)
+        assert next_at is not None
+        return next_at
+
+    async def reschedule(self, guild_id: int) -> datetime | None:
+        """Move the daily job to the next post time (none while off or paused)."""
+        settings = await self.settings(guild_id)
+        if settings is None or settings.paused:
+            await self._scheduler.cancel(daily_key(guild_id))
+            return None
+        zone = await self._guilds.timezone(guild_id)
+        next_at = next_daily_post(self._clock.now(), zone, settings.post_time, settings.weekends)
+        await self._scheduler.schedule(daily_key(guild_id), DAILY_JOB, next_at, guild_id=guild_id)
+        return next_at
