@@ -53,6 +53,20 @@ async def test_rejoining_within_30_days_keeps_everything(services):
     assert (await services.guilds.timezone(1)).key == "Europe/Berlin"
 
 
+async def test_a_guild_purged_and_invited_again_starts_over_in_utc(services):
+    # The timezone is cached in memory; the purge must not leave the old one behind.
+    await services.guilds.set_timezone(1, "Asia/Tokyo")
+    assert (await services.guilds.timezone(1)).key == "Asia/Tokyo"
+    await services.guilds.left(1)
+    services.clock.advance(timedelta(days=31))
+    await run_due(services)
+    assert await guild_ids(services) == set()
+    await services.guilds.joined(1)
+    assert (await services.guilds.timezone(1)).key == "UTC"
+    await services.guilds.set_timezone(1, "Europe/Lisbon")
+    assert (await services.guilds.timezone(1)).key == "Europe/Lisbon"
+
+
 async def test_reconcile_marks_guilds_left_while_offline(services):
     await services.guilds.reconcile([1, 2, 3])
     await services.guilds.reconcile([1, 3])
