@@ -240,8 +240,9 @@ class DailyPoster:
             text=post.text,
             theme=post.theme,
         )
+        sender = self._senders.require()
         try:
-            posted = await self._senders.require().post(delivery)
+            posted = await sender.post(delivery)
         except DeliveryDeferred as exc:
             await self._defer(post, str(exc))
         except DeliveryFailed as exc:

@@ -65,9 +65,10 @@ class SuggestionReview:
             prompt_id=f"c{row['custom_prompt_id']}",
             text=row["text"],
         )
+        sender = self._senders.require()
         status, reason = "sent", None
         try:
-            await self._senders.require().direct_message(notice)
+            await sender.direct_message(notice)
         except DeliveryFailed as exc:
             status, reason = "failed", str(exc)
             log.info("Could not DM the suggester of suggestion %s: %s", suggestion_id, exc)
