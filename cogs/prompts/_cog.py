@@ -13,7 +13,7 @@ from bot.errors import UserError
 from bot.interactions import reply
 from bot.prompts.importing import MAX_IMPORT_BYTES, MAX_PROMPT_LENGTH
 from bot.prompts.pool import ImportReport
-from bot.prompts.service import PromptPost
+from bot.prompts.records import PromptPost
 
 from .._admin import AdminGroup
 from .._ui import Pager, Shown

@@ -7,7 +7,7 @@ from datetime import date
 import discord
 
 from bot.prompts.pool import PoolPrompt
-from bot.prompts.service import PromptPost
+from bot.prompts.records import PromptPost
 
 COLOR = discord.Color.teal()
 THREAD_NAME_LIMIT = 100

@@ -8,7 +8,7 @@ import pytest
 from bot.errors import UserError
 from bot.prompts.library import load_library
 from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryFailed, Posted
-from bot.prompts.service import daily_key
+from bot.prompts.records import daily_key
 from tests.support.clock import FakeClock
 from tests.support.db import START, open_test_services
 
