@@ -16,6 +16,8 @@ from .schedule import RoundSchedule
 
 
 class Membership:
+    """What a member can change about their own part in pairing (and see of it)."""
+
     def __init__(
         self, db: Database, scheduler: Scheduler, clock: Clock, schedule: RoundSchedule
     ) -> None:

@@ -16,6 +16,8 @@ from .rounds import Rounds
 
 
 class MidRound:
+    """Changes while a round runs; new messages go through the round's delivery job."""
+
     def __init__(
         self, db: Database, clock: Clock, delivery: DeliveryRunner, rounds: Rounds
     ) -> None:

@@ -17,6 +17,8 @@ FEATURE_NAME = "Pairing"
 
 
 class PairingOverview:
+    """Read-only counts and states, for admins and `/about`."""
+
     def __init__(
         self,
         db: Database,

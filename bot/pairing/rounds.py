@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 
 class Rounds:
+    """Makes each round once; the only part that talks to Discord (through the port)."""
+
     def __init__(
         self,
         db: Database,

@@ -18,6 +18,8 @@ from .models import PairingSettings
 
 
 class RoundSchedule:
+    """The guild's settings row and its `pairing.round` job, kept in step."""
+
     def __init__(
         self, db: Database, scheduler: Scheduler, clock: Clock, guilds: GuildService
     ) -> None:
