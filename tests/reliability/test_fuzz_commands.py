@@ -11,21 +11,31 @@ as someone. Afterwards: no "Something went wrong", no ERROR log line, every repl
 nothing the bot ever sent can ping @everyone/@here or a role no admin configured, and the
 database passes `integrity_check` and `foreign_key_check` -- also after a few scheduled days
 have gone by, so stored hostile text gets posted by the scheduler too.
+
+Random draws may miss a boundary, so before them every option of every command also gets its
+edge values once (out-of-range numbers, ids of the other guild, empty and 10,000-character
+text); and clicks may hit any button the bot ever sent (check-ins in DMs included), not only
+those of the command's own reply. Pairing's own invariants are checked at the end: no avoid or
+membership row for an id that is not a member of that guild, no pause beyond 12 weeks, every
+group as big as its members.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.timeutil import from_db
 from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle
 from tests.fakediscord.fixtures import World
 from tests.reliability.conftest import (
@@ -159,6 +169,24 @@ def option_values(option: dict, guild_id: int, fake: FakeDiscord) -> st.SearchSt
     raise AssertionError(f"option type {kind} has no strategy")
 
 
+def edge_values(option: dict) -> list[Any]:
+    """The boundary values of one option, each tried once whatever hypothesis draws."""
+    kind = option["type"]
+    if option.get("choices") or kind in (5, 8, 11):
+        return []  # listed choices, booleans, this guild's roles, files: the random phase
+    if kind in (4, 10):
+        low, high = option.get("min_value"), option.get("max_value")
+        edges = [0, -1, 2**53, -(2**53)]
+        edges += [low - 1, low] if low is not None else []
+        edges += [high, high + 1] if high is not None else []
+        return [float(v) for v in edges] if kind == 10 else edges
+    if kind == 3:
+        return ["", " \u200b ", "x" * 10_000, f"@everyone <@&{World.ADMIN_ROLE}>"]
+    if kind == 7:
+        return [Other.CHANNEL]
+    return [Other.MEMBER, Other.OWNER, World.BOT, World.ADMIN]  # users and mentionables
+
+
 @dataclass
 class Findings:
     """What the examples observed, checked after every step."""
@@ -166,6 +194,7 @@ class Findings:
     configured_roles: set[int] = field(default_factory=set)
     replies: int = 0
     errors_shown: int = 0
+    edges: int = 0
 
 
 class ErrorLog(logging.Handler):
@@ -233,14 +262,48 @@ class Fuzzer:
             submitted = self.on_loop(self.fake.submit_modal(handle, user_id, answers))
             self.on_loop(self.answered(submitted, f"modal of /{command}"))
         buttons = [(m, cid) for m in handle.messages for cid in m.custom_ids() if not m.deleted]
+        if data.draw(st.booleans(), label="any message"):
+            # Any button the bot ever sent: check-ins in DMs, approvals, help offers.
+            buttons += [
+                (m, cid)
+                for m in self.fake.messages[-300:]
+                if not m.deleted and not m.ephemeral
+                for cid in m.custom_ids()
+            ]
         if buttons and data.draw(st.booleans(), label="click"):
             message, custom_id = data.draw(st.sampled_from(buttons), label="button")
-            clicker = data.draw(st.sampled_from(people), label="clicker")
+            # Only someone who can see the message can click it (Discord enforces that); in a
+            # DM the fake lets anyone click, as a forged interaction could.
+            everyone = [*people, World.ADMIN, World.MEMBERS[3], World.MEMBERS[4], Other.MEMBER]
+            clickers = [
+                u
+                for u in dict.fromkeys(everyone)
+                if message.guild_id is None or self.fake.member(message.guild_id, u) is not None
+            ]
+            clicker = data.draw(st.sampled_from(clickers), label="clicker")
             click = self.on_loop(self.fake.click(message, custom_id, clicker))
             self.on_loop(self.answered(click, f"button {custom_id} of /{command}"))
         self.on_loop(self.kindred.settle())
         self.check_everything_sent()
         assert not self.errors.records, self.errors.describe()
+
+    async def edges(self) -> None:
+        """Every edge value of every option, once, as an admin (past the /admin gate)."""
+        for command in self.commands:
+            options = self.options[command]
+            for option in options:
+                for value in edge_values(option):
+                    values = {
+                        o["name"]: plain_value(o, self.fake) for o in options if o.get("required")
+                    }
+                    values[option["name"]] = value
+                    if "role" in option["name"] and isinstance(value, int):
+                        self.findings.configured_roles.add(value)
+                    handle = await self.fake.invoke(World.GUILD, World.ADMIN, command, **values)
+                    await self.answered(handle, f"edge /{command} {option['name']}={value!r:.40}")
+                    await self.kindred.settle()
+                    self.findings.edges += 1
+        self.check_everything_sent()
 
     def may_configure(self, guild_id: int, user_id: int) -> bool:
         return user_id in (World.ADMIN, World.OWNER, Other.OWNER)
@@ -310,6 +373,43 @@ class Fuzzer:
             root.removeHandler(self.errors)
 
 
+def pairing_problems(path: Path, fake: FakeDiscord, now: datetime) -> list[str]:
+    """Pairing rows that no command should have been able to write."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        people = conn.execute(
+            "SELECT guild_id, user_id AS id FROM pairing_members UNION ALL "
+            "SELECT guild_id, user_id FROM pairing_blocks UNION ALL "
+            "SELECT guild_id, blocked_user_id FROM pairing_blocks"
+        ).fetchall()
+        pauses = conn.execute(
+            "SELECT user_id, paused_until FROM pairing_members WHERE paused_until IS NOT NULL"
+        ).fetchall()
+        groups = conn.execute(
+            "SELECT g.group_id, g.size, COUNT(a.user_id) AS n FROM pairing_groups g "
+            "LEFT JOIN pairing_assignments a ON a.group_id = g.group_id GROUP BY g.group_id"
+        ).fetchall()
+    finally:
+        conn.close()
+    problems = [
+        f"user {r['id']} is not a member of guild {r['guild_id']}"
+        for r in people
+        if fake.member(r["guild_id"], r["id"]) is None
+    ]
+    problems += [
+        f"user {r['user_id']} paused until {r['paused_until']}"
+        for r in pauses
+        if from_db(r["paused_until"]) > now + timedelta(weeks=12)
+    ]
+    problems += [
+        f"group {r['group_id']} of size {r['size']} has {r['n']} members"
+        for r in groups
+        if r["size"] not in (2, 3) or r["size"] != r["n"]
+    ]
+    return problems
+
+
 def modal_inputs(modal: dict) -> list[str]:
     found: list[str] = []
 
@@ -347,6 +447,9 @@ async def test_every_command_survives_hostile_input(fake_discord, kindred_factor
             fuzzer.findings.configured_roles |= {v for k, v in values.items() if "role" in k}
             assert not reply.content.startswith(UNEXPECTED), reply.content
 
+    await fuzzer.edges()
+    assert fuzzer.findings.edges >= 60
+    assert any(c.startswith("pair ") for c in fuzzer.commands)
     await asyncio.to_thread(fuzzer.run)
 
     # Let the schedules the fuzz set up fire with whatever text it stored.
@@ -360,5 +463,7 @@ async def test_every_command_survives_hostile_input(fake_discord, kindred_factor
     fuzzer.check_everything_sent()
     assert not fuzzer.errors.records, fuzzer.errors.describe()
     assert fuzzer.findings.replies >= EXAMPLES
+    now = kindred.clock.now()
     await kindred.stop()
     assert database_problems(kindred.database_path) == []
+    assert pairing_problems(kindred.database_path, fake_discord, now) == []
