@@ -2,10 +2,11 @@
 every round is introduced exactly once.
 
 The bot runs as `python -m bot` against the fake Discord on the real clock, with 60 opted-in
-members (a few with closed DMs, so the private-thread fallback is killed too) and a global rate
-limit, so delivering a round takes a few seconds and a kill lands among its claims, sends and
-'sent' marks. Each round is started with `/admin pairing run-now` and killed once or twice at
-moments drawn from a seeded `random.Random`, so a failure reproduces. Together with the prompt
+members (a few with closed DMs, so the private-thread fallback is killed too) and a slow
+Discord (latency on every request), so delivering a round takes a few seconds and a kill lands
+among its claims, sends and 'sent' marks. Each round is started with `/admin pairing run-now`
+and killed once or twice at moments drawn from a seeded `random.Random`, so a failure
+reproduces. Together with the prompt
 loop in test_crash_restart.py this is well over the 20 kill -9 restarts the issue asks for.
 """
 
@@ -33,8 +34,11 @@ from tests.reliability.test_crash_restart import command, read_rows
 MEMBERS = tuple(range(3000, 3060))
 CLOSED_DMS = MEMBERS[7::15]  # four members whose DMs refuse the bot (50007)
 ROUNDS = 10
-RATE = 60  # requests a second, global: one round (~200 requests) takes about 3 s
-KILL_WINDOW = 3.0  # seconds after the round started (or the bot came back) a kill may land
+LATENCY = 0.1  # seconds per request: one round (~200 requests, 12 in flight) takes ~2 s
+# Not a global rate limit: under one, discord.py gives up on a request after five 429s and the
+# pairing port records that intro as undelivered for good (a bug, reproduced deterministically
+# by test_pairing_faults.py::test_an_intro_that_outlasts_discord_py_429_retries_is_not_lost).
+KILL_WINDOW = 2.5  # seconds after the round started (or the bot came back) a kill may land
 CHECKIN = re.compile(r"kindred:checkin:(\d+):met")
 UNFINISHED = "('pending', 'sending', 'wanted')"
 ANSWER_DELAY = 0.1  # seconds between Discord creating a message and the bot hearing of it
@@ -154,7 +158,7 @@ async def test_kill_9_during_pairing_rounds_introduces_every_member_exactly_once
 
     kills = mid_round = 0
     for index in range(ROUNDS):
-        fake.set_global_rate_limit(RATE)
+        fake.latency = LATENCY
         late_answers.delay = ANSWER_DELAY
         started = await command(fake, World.ADMIN, "admin pairing run-now")
         assert "Round started: 60 members in 30 pairs" in started, started
@@ -166,7 +170,7 @@ async def test_kill_9_during_pairing_rounds_introduces_every_member_exactly_once
             kills += 1
             mid_round += 0 < delivered(fake, round_id) < len(MEMBERS) - len(CLOSED_DMS)
             await bot_process.start()
-        fake.set_global_rate_limit(None)
+        fake.latency = 0.0
         late_answers.delay = 0.0
         await fake.wait_for(lambda f, r=round_id: unfinished(path, r) == 0, timeout=20)
         assert_everyone_introduced_once(fake, path, round_id)
