@@ -148,6 +148,13 @@ class Database(_Reads):
             cursor = await self._conn.execute(sql, params)
             return cursor.rowcount
 
+    async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """Run one INSERT on its own, as `execute` does; the new row's id, or None when nothing
+        was inserted (e.g. `ON CONFLICT DO NOTHING` met an existing row)."""
+        async with self._write_lock:
+            cursor = await self._conn.execute(sql, params)
+            return cursor.lastrowid if cursor.rowcount else None
+
     async def backup_to(self, target: Path) -> None:
         """Copy the live database to `target` with SQLite's online backup API."""
         target.parent.mkdir(parents=True, exist_ok=True)

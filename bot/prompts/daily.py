@@ -46,7 +46,7 @@ from bot.schedules import (
 )
 from bot.timeutil import from_db, to_db
 
-from .pool import PromptPool
+from .pool import ClaimState, PoolPrompt, PromptPool
 from .posting import Delivery, DeliveryDeferred, DeliveryFailed, SenderSlot
 from .records import PromptPost, PromptSettings, post_from_row
 from .rotation import choose_next
@@ -59,6 +59,12 @@ RECOVER_KEY = "prompts.recover"
 DEFERRED_RETRY = timedelta(minutes=1)  # within Discord's nonce window, so a resend dedupes
 LOOKBACK = timedelta(days=7)  # how far back missed days are recorded as skipped
 EMPTY_POOL = "the pool is empty; add prompts with /admin prompts add or import"
+
+
+def _insert_sql(values: dict[str, object]) -> str:
+    """INSERT of a post row with `values`' columns plus its day and `extra` flag."""
+    columns = ["local_date", "extra", *values]
+    return f"INSERT INTO prompt_posts ({', '.join(columns)}) VALUES (:{', :'.join(columns)})"
 
 
 class DailyPoster:
@@ -162,52 +168,46 @@ class DailyPoster:
         and otherwise adds an extra row (extra rows have no uniqueness: each is its own post).
         """
         guild_id = settings.guild_id
-        async with self._db.transaction() as tx:
-            state = await self._pool.claim_state(guild_id, day.isoformat(), tx)
-            if state.day_post_id is not None and not post_now:
+        local_date = day.isoformat()
+        if post_now:
+            async with self._db.transaction() as tx:
+                state = await self._pool.claim_state(guild_id, local_date, tx)
+                extra = state.day_status in ("sending", "sent")
+                prompt, values = self._next_values(settings, state, due, post_now=True)
+                if state.day_post_id is not None and not extra:
+                    post_id = state.day_post_id
+                    assignments = ", ".join(f"{column} = :{column}" for column in values)
+                    await tx.execute(
+                        f"UPDATE prompt_posts SET {assignments}, message_id = NULL, "
+                        "thread_id = NULL WHERE id = :id",
+                        {**values, "id": post_id},
+                    )
+                else:
+                    cursor = await tx.execute(
+                        _insert_sql(values), {**values, "local_date": local_date, "extra": extra}
+                    )
+                    assert cursor.lastrowid is not None
+                    post_id = cursor.lastrowid
+        else:
+            # The scheduled path claims with one INSERT, so the writers' lock (which every post
+            # queues on) is held for one statement. The state is read before it without the
+            # lock: in this process only claims change what was used, and they are serialised
+            # per guild by `_locks`; the day's unique index still refuses a second claim.
+            state = await self._pool.claim_state(guild_id, local_date, self._db)
+            if state.day_post_id is not None:
                 return None
-            extra = state.day_status in ("sending", "sent")
-            usage = state.usage
-            choice = choose_next(
-                list(state.pool), usage.used, guild_id, usage.cycle, usage.previous
+            extra = False
+            prompt, values = self._next_values(settings, state, due, post_now=False)
+            inserted = await self._db.insert(
+                _insert_sql(values) + " ON CONFLICT DO NOTHING",
+                {**values, "local_date": local_date, "extra": extra},
             )
-            if choice is None and post_now:
-                raise UserError(
-                    "There are no prompts in the pool. Add some with /admin prompts add or import."
-                )
-            prompt = state.pool[choice.prompt_id] if choice else None
-            values = {
-                "status": "sending" if prompt else "failed",
-                "reason": None if prompt else EMPTY_POOL,
-                "prompt_id": prompt.prompt_id if prompt else None,
-                "prompt_text": prompt.text if prompt else None,
-                "theme": prompt.theme if prompt else None,
-                "cycle": choice.cycle if choice else None,
-                "channel_id": settings.channel_id,
-                "role_id": settings.role_id,
-                "threads": settings.threads,
-                "due_at": None if due is None else to_db(due),
-                "claimed_at": to_db(self._clock.now()),
-            }
-            if state.day_post_id is not None and not extra:
-                post_id = state.day_post_id
-                assignments = ", ".join(f"{column} = :{column}" for column in values)
-                await tx.execute(
-                    f"UPDATE prompt_posts SET {assignments}, message_id = NULL, thread_id = NULL "
-                    "WHERE id = :id",
-                    {**values, "id": post_id},
-                )
-            else:
-                cursor = await tx.execute(
-                    f"INSERT INTO prompt_posts (guild_id, local_date, extra, {', '.join(values)}) "
-                    f"VALUES (:guild_id, :local_date, :extra, :{', :'.join(values)})",
-                    {**values, "guild_id": guild_id, "local_date": day.isoformat(), "extra": extra},
-                )
-                assert cursor.lastrowid is not None
-                post_id = cursor.lastrowid
+            if inserted is None:
+                return None
+            post_id = inserted
         if prompt is None:
             return None
-        # The row as just written (no re-read: this transaction is the only writer of it).
+        # The row as just written (no re-read: only this claim writes it while it is sending).
         return PromptPost(
             id=post_id,
             guild_id=guild_id,
@@ -225,6 +225,35 @@ class DailyPoster:
             thread_id=None,
             sent_at=None,
         )
+
+    def _next_values(
+        self, settings: PromptSettings, state: ClaimState, due: datetime | None, *, post_now: bool
+    ) -> tuple[PoolPrompt | None, dict[str, object]]:
+        """The next prompt by the rotation, and the post row's columns for it (or for the
+        failure, when the pool is empty: `post_now` says so to the admin instead)."""
+        usage = state.usage
+        choice = choose_next(
+            list(state.pool), usage.used, settings.guild_id, usage.cycle, usage.previous
+        )
+        if choice is None and post_now:
+            raise UserError(
+                "There are no prompts in the pool. Add some with /admin prompts add or import."
+            )
+        prompt = state.pool[choice.prompt_id] if choice else None
+        return prompt, {
+            "guild_id": settings.guild_id,
+            "status": "sending" if prompt else "failed",
+            "reason": None if prompt else EMPTY_POOL,
+            "prompt_id": prompt.prompt_id if prompt else None,
+            "prompt_text": prompt.text if prompt else None,
+            "theme": prompt.theme if prompt else None,
+            "cycle": choice.cycle if choice else None,
+            "channel_id": settings.channel_id,
+            "role_id": settings.role_id,
+            "threads": settings.threads,
+            "due_at": None if due is None else to_db(due),
+            "claimed_at": to_db(self._clock.now()),
+        }
 
     async def _deliver(self, post: PromptPost) -> None:
         """Send a claimed row and record the outcome; Discord's refusals never escape."""

@@ -155,9 +155,11 @@ class PromptPool:
         """The prompts the rotation draws from (built-in + custom - hidden), by id, sorted."""
         return _assemble(await self.hidden_ids(guild_id, tx), await self.customs(guild_id, tx))
 
-    async def claim_state(self, guild_id: int, day: str, tx: Transaction) -> ClaimState:
-        """`pool`, `usage` and the day's (non-extra) post row in one read, inside a claim."""
-        rows = await tx.fetchall(_CLAIM_STATE, {"guild_id": guild_id, "day": day})
+    async def claim_state(
+        self, guild_id: int, day: str, reader: Database | Transaction
+    ) -> ClaimState:
+        """`pool`, `usage` and the day's (non-extra) post row in one read, for a claim."""
+        rows = await reader.fetchall(_CLAIM_STATE, {"guild_id": guild_id, "day": day})
         day_rows = [row for row in rows if row["part"] == "day"]
         used = [row for row in rows if row["part"] == "used"]
         pool = _assemble(
