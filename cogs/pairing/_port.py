@@ -33,10 +33,14 @@ def thread_name(group_id: int) -> str:
     return f"Kindred pairing #{group_id}"
 
 
+TOO_MANY_REQUESTS = 429
+
+
 def _final(exc: discord.HTTPException, what: str) -> Exception:
-    """A 4xx will fail the same way again (DeliveryFailed: recorded as undelivered); a 5xx
-    that outlived discord.py's own retries is passed on, so the delivery job retries later."""
-    if 400 <= exc.status < 500:
+    """A 4xx will fail the same way again (DeliveryFailed: recorded as undelivered); a 5xx or a
+    429 that outlived discord.py's own retries is passed on, so the delivery job retries later
+    (with the same nonce) instead of leaving a member without an intro."""
+    if 400 <= exc.status < 500 and exc.status != TOO_MANY_REQUESTS:
         return DeliveryFailed(f"{what}: Discord error {exc.code} ({exc.text or exc.status})")
     return exc
 
