@@ -122,3 +122,17 @@ def test_migration_numbers_must_leave_no_gap(tmp_path):
     (tmp_path / "0003_c.sql").write_text("CREATE TABLE c (x INTEGER);")
     with pytest.raises(RuntimeError, match="without gaps"):
         load_migrations(tmp_path)
+
+
+async def test_insert_returns_the_new_id_or_none_when_a_unique_key_is_taken(tmp_path):
+    db = await Database.open(tmp_path / "k.db")
+    try:
+        await db.execute("CREATE TABLE claims (id INTEGER PRIMARY KEY, day TEXT UNIQUE)")
+        sql = "INSERT INTO claims (day) VALUES (?) ON CONFLICT (day) DO NOTHING"
+        first = await db.insert(sql, ("2026-03-02",))
+        assert first is not None
+        assert await db.insert(sql, ("2026-03-02",)) is None  # claimed already: nothing new
+        assert await db.insert(sql, ("2026-03-03",)) not in (None, first)
+        assert await db.fetchval("SELECT COUNT(*) FROM claims") == 2
+    finally:
+        await db.close()
