@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,3 +20,12 @@ async def open_test_services(path: Path, clock: FakeClock | None = None) -> Serv
     await migrate(db)
     clock = clock or FakeClock(START)
     return build_services(db, Scheduler(db, clock), clock)
+
+
+async def run_due(services: Services) -> None:
+    """Start the scheduler (if it is not running), let due jobs run, and wait for them."""
+    services.scheduler.start()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.01)
+    await services.scheduler.idle()

@@ -1,26 +1,9 @@
-import asyncio
 from datetime import timedelta
 
 import pytest
 
 from bot.errors import UserError
-from tests.support.db import open_test_services
-
-
-@pytest.fixture
-async def services(tmp_path):
-    services = await open_test_services(tmp_path / "k.db")
-    yield services
-    await services.scheduler.stop()
-    await services.db.close()
-
-
-async def run_due(services):
-    services.scheduler.start()
-    for _ in range(20):
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.01)
-    await services.scheduler.idle()
+from tests.support.db import run_due
 
 
 async def guild_ids(services):

@@ -1,6 +1,5 @@
 """Privacy core: every table holding a member's id is shown and forgotten, per guild."""
 
-import asyncio
 import itertools
 import re
 import sqlite3
@@ -11,28 +10,18 @@ import pytest
 from bot.errors import UserError
 from bot.privacy import PURGE_AFTER_LEAVING, RULES, next_reconcile, purge_key, reconcile_key
 from bot.schema import tables
-from tests.support.db import open_test_services
+from tests.support.db import run_due
 
 GUILD, OTHER_GUILD = 1, 2
 MEMBER, SOMEONE_ELSE = 555, 777
 
 
 @pytest.fixture
-async def services(tmp_path):
-    services = await open_test_services(tmp_path / "k.db")
+async def services(services):
+    """The core services with two guilds joined (the base fixture is in tests/unit/conftest)."""
     for guild_id in (GUILD, OTHER_GUILD):
         await services.guilds.joined(guild_id)
-    yield services
-    await services.scheduler.stop()
-    await services.db.close()
-
-
-async def run_due(services):
-    services.scheduler.start()
-    for _ in range(20):
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.01)
-    await services.scheduler.idle()
+    return services
 
 
 def seed_every_member_column(path, guild_id: int) -> list[tuple[str, str]]:

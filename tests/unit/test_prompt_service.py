@@ -10,7 +10,7 @@ from bot.prompts.library import load_library
 from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryFailed, Posted
 from bot.prompts.records import daily_key
 from tests.support.clock import FakeClock
-from tests.support.db import START, open_test_services
+from tests.support.db import START, open_test_services, run_due
 
 G = 1000
 CHANNEL = 1002
@@ -52,14 +52,6 @@ async def env(tmp_path):
     yield services, sender
     await services.scheduler.stop()
     await services.db.close()
-
-
-async def run_due(services):
-    services.scheduler.start()
-    for _ in range(20):
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.01)
-    await services.scheduler.idle()
 
 
 async def schedule(services, time_text="13:00", **kwargs):

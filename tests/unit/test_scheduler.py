@@ -2,19 +2,9 @@ import asyncio
 import logging
 from datetime import timedelta
 
-import pytest
-
 from bot.scheduler import Job
 from tests.support.clock import FakeClock
 from tests.support.db import START, open_test_services
-
-
-@pytest.fixture
-async def services(tmp_path):
-    services = await open_test_services(tmp_path / "k.db")
-    yield services
-    await services.scheduler.stop()
-    await services.db.close()
 
 
 async def settle():
