@@ -10,6 +10,7 @@ import discord
 
 from bot.helpdesk.models import DeliveryRefused, MessageKind, Outgoing
 
+from .._dm import dm_channel
 from ._render import ask_embed, guild_name, topic_text
 from ._views import help_view, review_view
 
@@ -51,7 +52,7 @@ class DiscordHelpdeskSender:
                 raise DeliveryRefused(f"<#{message.channel_id}> is not a text channel")
             return channel
         user_id = message.recipient_user_id
-        return self._client.get_user(user_id) or await self._client.fetch_user(user_id)
+        return await dm_channel(self._client, user_id)
 
     def _render(
         self, message: Outgoing

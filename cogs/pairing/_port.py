@@ -19,6 +19,7 @@ from bot.pairing.models import (
     Notice,
 )
 
+from .._dm import dm_channel
 from .._members import MembersUnavailable, find_members
 from ._render import announcement_text, checkin_text, intro_text, notice_text
 from ._views import checkin_view
@@ -70,8 +71,8 @@ class DiscordPairingPort:
     async def _dm(self, user_id: int, content: str, nonce: str, *, buttons: int | None) -> int:
         """DM a member; `buttons` is the round whose check-in buttons to attach."""
         try:
-            user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
-            message = await user.send(
+            channel = await dm_channel(self._client, user_id)
+            message = await channel.send(
                 content,
                 view=checkin_view(buttons) if buttons is not None else discord.utils.MISSING,
                 nonce=nonce,

@@ -9,6 +9,7 @@ import discord
 
 from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryDeferred, DeliveryFailed, Posted
 
+from .._dm import dm_channel
 from ._render import COLOR, failure_reason, prompt_embed, thread_name
 
 log = logging.getLogger(__name__)
@@ -71,10 +72,8 @@ class DiscordPromptSender:
         embed = discord.Embed(description=notice.text, color=COLOR)
         embed.set_footer(text=f"Prompt {notice.prompt_id}")
         try:
-            user = self._client.get_user(notice.user_id) or await self._client.fetch_user(
-                notice.user_id
-            )
-            await user.send(
+            channel = await dm_channel(self._client, notice.user_id)
+            await channel.send(
                 f"Thank you! Your suggested prompt was approved in {where} and joins the daily "
                 "rotation.",
                 embed=embed,
