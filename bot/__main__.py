@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+import aiohttp
 import discord
 from dotenv import load_dotenv
 
@@ -58,6 +59,11 @@ def run(argv: list[str] | None = None) -> int:
             "Discord refused the Server Members intent: enable it in the Developer Portal "
             "(Bot → Privileged Gateway Intents → Server Members Intent)."
         )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # Only at start-up: once connected, discord.py reconnects by itself.
+        return fail(f"cannot reach Discord ({exc}); check the network connection and start again.")
+    except discord.HTTPException as exc:
+        return fail(f"Discord refused the start-up ({exc.status}: {exc.text}); try again later.")
     except KeyboardInterrupt:
         return 0
     return 0

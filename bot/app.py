@@ -47,6 +47,9 @@ def kindred_intents() -> discord.Intents:
 
 class Kindred(commands.Bot):
     def __init__(self, *, settings: Settings, services: Services, **options: Any) -> None:
+        # Kindred has no voice features: discord.py's "PyNaCl/davey is not installed" warnings
+        # would only alarm an admin reading the start-up log.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

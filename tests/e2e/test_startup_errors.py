@@ -51,3 +51,21 @@ def test_a_corrupt_database_is_refused_with_one_line(tmp_path):
     started = time.monotonic()
     result = run_bot(tmp_path, DISCORD_TOKEN="x", DATABASE_URL="sqlite:///bad.db")
     assert_one_clear_line(result, "DATABASE_URL", time.monotonic() - started)
+
+
+def test_discord_unreachable_at_start_up_is_one_line(tmp_path):
+    from tests.support.process import REPO, SITECUSTOMIZE
+
+    started = time.monotonic()
+    result = run_bot(
+        tmp_path,
+        DISCORD_TOKEN="x",
+        DATABASE_URL="sqlite:///k.db",
+        KINDRED_FAKE_DISCORD_URL="http://127.0.0.1:9",  # nothing listens there
+        PYTHONPATH=f"{SITECUSTOMIZE}:{REPO}",
+    )
+    assert result.returncode != 0
+    assert time.monotonic() - started < 10
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("kindred: cannot reach Discord")
+    assert "voice will NOT be supported" not in result.stderr
