@@ -91,3 +91,11 @@ async def test_an_unexpected_error_after_deferring_still_reaches_the_member(kind
     assert handle.deferred
     assert message.ephemeral
     assert message.content.startswith("Something went wrong (error code ")
+
+
+async def test_with_dev_guild_id_commands_are_synced_to_that_guild_only(kindred_factory):
+    kindred = await kindred_factory(dev_guild_id=World.GUILD)
+    assert kindred.fake.sync_counts == {World.GUILD: 1}
+    assert {c["name"] for c in kindred.fake.commands(World.GUILD)} >= {"about", "admin", "pair"}
+    message = await kindred.reply(World.MEMBERS[0], "about")
+    assert message.embeds[0]["title"] == "Kindred"

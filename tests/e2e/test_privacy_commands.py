@@ -35,7 +35,7 @@ async def test_privacy_show_lists_the_members_data_and_attaches_it(kindred):
 async def test_privacy_forget_after_confirm_leaves_nothing(kindred):
     await kindred.reply(World.ADMIN, "admin helpdesk channel", channel=World.HELP)
     await ask(kindred, MEMBER)
-    await kindred.services.pairing.join(World.GUILD, MEMBER, frozenset())
+    assert "You're in" in (await kindred.reply(MEMBER, "pair join")).content
     prompt = await kindred.reply(MEMBER, "privacy forget")
     assert prompt.ephemeral and "cannot be undone" in prompt.content
     confirm, _cancel = prompt.custom_ids()
@@ -50,7 +50,8 @@ async def test_privacy_forget_after_confirm_leaves_nothing(kindred):
     again = await kindred.reply(MEMBER, "privacy show")
     assert again.content == "Kindred stores nothing about you in this server."
     assert not again.attachments
-    assert not (await kindred.services.pairing.member_status(World.GUILD, MEMBER)).opted_in
+    status = await kindred.reply(MEMBER, "pair status")
+    assert "not opted in" in status.content
 
 
 async def test_the_confirmation_expires_and_then_deletes_nothing(kindred, monkeypatch):
