@@ -32,5 +32,10 @@ from .handle import InteractionHandle
 from .models import FakeAttachment, FakeMessage
 from .server import FakeDiscord, point_discord_py_at
 
-__all__ = ["FakeAttachment", "FakeDiscord", "FakeMessage", "InteractionHandle",
-           "point_discord_py_at"]
+__all__ = [
+    "FakeAttachment",
+    "FakeDiscord",
+    "FakeMessage",
+    "InteractionHandle",
+    "point_discord_py_at",
+]

@@ -33,8 +33,7 @@ class Callbacks:
         r.add_post(f"{A}/interactions/{{iid}}/{{token}}/callback", self.callback)
         hook = f"{A}/webhooks/{{app_id}}/{{token}}"
         r.add_post(hook, self.followup)
-        for method, handler in (("GET", self.get), ("PATCH", self.edit),
-                                ("DELETE", self.delete)):
+        for method, handler in (("GET", self.get), ("PATCH", self.edit), ("DELETE", self.delete)):
             r.add_route(method, f"{hook}/messages/{{message_id}}", handler)
 
     def _handle(self, request: web.Request) -> InteractionHandle:
@@ -57,15 +56,26 @@ class Callbacks:
         f = self.fake
         if type_ == 4:
             kind = 20 if handle.type == 2 else 0
-            msg = f.new_message(handle.channel_id, data, files, type=kind,
-                                webhook_id=f.app_id, interaction_id=handle.id)
+            msg = f.new_message(
+                handle.channel_id,
+                data,
+                files,
+                type=kind,
+                webhook_id=f.app_id,
+                interaction_id=handle.id,
+            )
             handle.original = msg
             handle.record("reply", msg)
         elif type_ == 5:
             flags = (int(data.get("flags") or 0) & 64) | 128
-            msg = f.new_message(handle.channel_id, {"content": "", "flags": flags}, {},
-                                type=20 if handle.type == 2 else 0, webhook_id=f.app_id,
-                                interaction_id=handle.id)
+            msg = f.new_message(
+                handle.channel_id,
+                {"content": "", "flags": flags},
+                {},
+                type=20 if handle.type == 2 else 0,
+                webhook_id=f.app_id,
+                interaction_id=handle.id,
+            )
             handle.original = msg
             handle.record("defer", msg)
         elif type_ in (6, 7):
@@ -86,9 +96,12 @@ class Callbacks:
         f.notify()
         if msg is not None:
             resource["message"] = msg.payload()
-        interaction = {"id": str(handle.id), "type": handle.type,
-                       "response_message_loading": type_ == 5,
-                       "response_message_ephemeral": bool(msg and msg.ephemeral)}
+        interaction = {
+            "id": str(handle.id),
+            "type": handle.type,
+            "response_message_loading": type_ == 5,
+            "response_message_ephemeral": bool(msg and msg.ephemeral),
+        }
         if msg is not None:
             interaction["response_message_id"] = str(msg.id)
         if "with_response" not in request.query:
@@ -111,8 +124,9 @@ class Callbacks:
         if not handle.callbacks:
             raise unknown("Webhook", 10015)
         body, files = await read_body(request)
-        msg = self.fake.new_message(handle.channel_id, body, files, webhook_id=self.fake.app_id,
-                                    interaction_id=handle.id)
+        msg = self.fake.new_message(
+            handle.channel_id, body, files, webhook_id=self.fake.app_id, interaction_id=handle.id
+        )
         handle.record("followup", msg)
         self.fake.notify()
         return json_response(msg.payload() if request.query.get("wait") else None)

@@ -45,12 +45,13 @@ class PickView(discord.ui.View):
         super().__init__(timeout=60)
         self.rec = rec
 
-    @discord.ui.select(custom_id="pick", options=[discord.SelectOption(label="weekly"),
-                                                  discord.SelectOption(label="monthly")])
+    @discord.ui.select(
+        custom_id="pick",
+        options=[discord.SelectOption(label="weekly"), discord.SelectOption(label="monthly")],
+    )
     async def pick(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
         self.rec.hit("picked", select.values)
-        await interaction.response.edit_message(content=f"cadence: {select.values[0]}",
-                                                view=None)
+        await interaction.response.edit_message(content=f"cadence: {select.values[0]}", view=None)
 
 
 class AnswerModal(discord.ui.Modal, title="Answer"):
@@ -87,17 +88,27 @@ def make_demo_bot(rec: Recorder, guild_id: int) -> commands.Bot:
     intents = discord.Intents.default()
     intents.members = True
     bot = commands.Bot(command_prefix="!", intents=intents, guild_ready_timeout=0.1)
-    admin = app_commands.Group(name="admin", description="Admin",
-                               default_permissions=discord.Permissions(manage_guild=True))
+    admin = app_commands.Group(
+        name="admin",
+        description="Admin",
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
     prompts = app_commands.Group(name="prompts", description="Prompts", parent=admin)
 
     @prompts.command(name="add", description="Add a prompt")
-    async def add(interaction: discord.Interaction, text: str, who: discord.Member,
-                  where: discord.TextChannel, file: discord.Attachment,
-                  count: int = 1, weekends: bool = False) -> None:
+    async def add(
+        interaction: discord.Interaction,
+        text: str,
+        who: discord.Member,
+        where: discord.TextChannel,
+        file: discord.Attachment,
+        count: int = 1,
+        weekends: bool = False,
+    ) -> None:
         data = await file.read()
-        rec.hit("add", text, who, where, data, count, weekends,
-                interaction.permissions.manage_guild)
+        rec.hit(
+            "add", text, who, where, data, count, weekends, interaction.permissions.manage_guild
+        )
         await interaction.response.send_message(f"Added {text}", ephemeral=True)
 
     @app_commands.command(name="slow", description="Deferred then follow-up")
@@ -128,10 +139,14 @@ def make_demo_bot(rec: Recorder, guild_id: int) -> commands.Bot:
         await interaction.response.send_message(topic, ephemeral=True)
 
     @ask.autocomplete("topic")
-    async def ask_topic(interaction: discord.Interaction, current: str
-                        ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=t, value=t) for t in ("pbl", "pblx", "math")
-                if t.startswith(current)]
+    async def ask_topic(
+        interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [
+            app_commands.Choice(name=t, value=t)
+            for t in ("pbl", "pblx", "math")
+            if t.startswith(current)
+        ]
 
     @bot.tree.command(name="about", description="About (works in DMs)")
     async def about(interaction: discord.Interaction) -> None:

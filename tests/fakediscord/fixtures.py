@@ -53,8 +53,12 @@ def build_world(fake: FakeDiscord) -> FakeDiscord:
     w = World
     fake.add_user(w.OWNER, "owner")
     fake.add_guild(w.GUILD, "Educators", owner_id=w.OWNER)
-    for cid, name in ((w.GENERAL, "general"), (w.PROMPTS, "prompts"),
-                      (w.PAIRING, "pairing"), (w.HELP, "help")):
+    for cid, name in (
+        (w.GENERAL, "general"),
+        (w.PROMPTS, "prompts"),
+        (w.PAIRING, "pairing"),
+        (w.HELP, "help"),
+    ):
         fake.add_channel(w.GUILD, cid, name)
     fake.add_role(w.GUILD, w.ADMIN_ROLE, "Admin", MANAGE_GUILD)
     fake.add_role(w.GUILD, w.PAIRING_ROLE, "Pairing", 0, mentionable=True)
@@ -65,13 +69,15 @@ def build_world(fake: FakeDiscord) -> FakeDiscord:
 
 
 @contextlib.asynccontextmanager
-async def running(client: discord.Client, token: str = World.TOKEN,
-                  timeout: float = 10.0) -> AsyncIterator[discord.Client]:
+async def running(
+    client: discord.Client, token: str = World.TOKEN, timeout: float = 10.0
+) -> AsyncIterator[discord.Client]:
     """Start ``client`` against the fake, wait until ready, and close it on exit."""
     task = asyncio.create_task(client.start(token), name="fake-discord-client")
     ready = asyncio.create_task(client.wait_until_ready())
-    done, _ = await asyncio.wait({task, ready}, timeout=timeout,
-                                 return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait(
+        {task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+    )
     try:
         if ready not in done:
             ready.cancel()

@@ -65,8 +65,15 @@ class Gateway:
         self.sockets.add(ws)
         session: Session | None = None
         try:
-            await self._send(ws, {"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS},
-                                  "s": None, "t": None})
+            await self._send(
+                ws,
+                {
+                    "op": 10,
+                    "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS},
+                    "s": None,
+                    "t": None,
+                },
+            )
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
                     continue
@@ -82,8 +89,9 @@ class Gateway:
             self._notify()
         return ws
 
-    async def _on_frame(self, ws: web.WebSocketResponse, frame: dict,
-                        session: Session | None) -> Session | None:
+    async def _on_frame(
+        self, ws: web.WebSocketResponse, frame: dict, session: Session | None
+    ) -> Session | None:
         op, d = frame.get("op"), frame.get("d")
         if op == 1:
             await self._send(ws, {"op": 11, "d": None, "s": None, "t": None})
@@ -196,10 +204,14 @@ class Gateway:
             members = members[:limit]
         pages = [members[i : i + 1000] for i in range(0, len(members), 1000)] or [[]]
         for index, page in enumerate(pages):
-            chunk = {"guild_id": str(guild.id), "members": [m.payload() for m in page],
-                     "chunk_index": index, "chunk_count": len(pages),
-                     "not_found": not_found if index == len(pages) - 1 else [],
-                     "nonce": d.get("nonce")}
+            chunk = {
+                "guild_id": str(guild.id),
+                "members": [m.payload() for m in page],
+                "chunk_index": index,
+                "chunk_count": len(pages),
+                "not_found": not_found if index == len(pages) - 1 else [],
+                "nonce": d.get("nonce"),
+            }
             await self._send(ws, session.next_frame("GUILD_MEMBERS_CHUNK", chunk))
 
     async def dispatch(self, event: str, data: dict) -> None:

@@ -75,8 +75,12 @@ class InteractionHandle:
         self._changed = asyncio.Event()
 
     # -- waiting -------------------------------------------------------------------------
-    async def wait_for(self, predicate: Callable[[InteractionHandle], Any], timeout: float = 5.0,
-                       what: str = "condition") -> Any:
+    async def wait_for(
+        self,
+        predicate: Callable[[InteractionHandle], Any],
+        timeout: float = 5.0,
+        what: str = "condition",
+    ) -> Any:
         """Wait until ``predicate(self)`` is truthy and return its value."""
         deadline = time.monotonic() + timeout
         while True:
@@ -85,9 +89,11 @@ class InteractionHandle:
                 return value
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"interaction {self.id}: no {what} after {timeout}s; "
-                                   f"callbacks={[c.get('type') for c in self.callbacks]}, "
-                                   f"messages={[m.content[:40] for m in self.messages]}")
+                raise TimeoutError(
+                    f"interaction {self.id}: no {what} after {timeout}s; "
+                    f"callbacks={[c.get('type') for c in self.callbacks]}, "
+                    f"messages={[m.content[:40] for m in self.messages]}"
+                )
             try:
                 await asyncio.wait_for(self._changed.wait(), left)
             except TimeoutError:
@@ -96,7 +102,8 @@ class InteractionHandle:
     async def response(self, timeout: float = 5.0) -> FakeMessage:
         """The first real reply: the message, the finished deferral, an update or a follow-up."""
         return await self.wait_for(
-            lambda h: next((m for m in h.messages if not m.loading), None), timeout, "reply")
+            lambda h: next((m for m in h.messages if not m.loading), None), timeout, "reply"
+        )
 
     async def ack(self, timeout: float = 5.0) -> int:
         """Wait for the initial callback and return its type (4, 5, 6, 7, 8, 9)."""
@@ -104,6 +111,7 @@ class InteractionHandle:
 
     async def followups(self, count: int, timeout: float = 5.0) -> list[FakeMessage]:
         """Wait for ``count`` real messages (reply included) and return them."""
+
         def ready(h: InteractionHandle) -> list[FakeMessage] | None:
             real = [m for m in h.messages if not m.loading]
             return real[:count] if len(real) >= count else None
@@ -114,6 +122,7 @@ class InteractionHandle:
         return await self.wait_for(lambda h: h.modal, timeout, "modal")
 
     async def wait_choices(self, timeout: float = 5.0) -> list[dict]:
-        found = await self.wait_for(lambda h: h.choices is not None and [h.choices], timeout,
-                                    "autocomplete result")
+        found = await self.wait_for(
+            lambda h: h.choices is not None and [h.choices], timeout, "autocomplete result"
+        )
         return found[0]

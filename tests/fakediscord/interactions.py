@@ -43,11 +43,19 @@ class InteractionBuilder:
             if cmd["name"] == name and cmd.get("type", 1) == 1:
                 return cmd, None
         synced = [c["name"] for c in self.fake.global_commands] + [
-            c["name"] for c in self.fake.guild_commands.get(guild_id or 0, [])]
+            c["name"] for c in self.fake.guild_commands.get(guild_id or 0, [])
+        ]
         raise LookupError(f"/{name} was not synced (synced: {sorted(synced)})")
 
-    def command_data(self, guild_id: int | None, user_id: int, channel_id: int, command: str,
-                     values: dict[str, Any], focused: str | None = None) -> dict:
+    def command_data(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        channel_id: int,
+        command: str,
+        values: dict[str, Any],
+        focused: str | None = None,
+    ) -> dict:
         """``data`` of a type 2/4 interaction for ``"group sub name"`` with option values."""
         path = command.strip().lstrip("/").split()
         cmd, scope = self.find_command(guild_id, path[0])
@@ -68,9 +76,19 @@ class InteractionBuilder:
         for name, value in values.items():
             if name not in known:
                 raise LookupError(f"/{command} has no option {name!r} (has {sorted(known)})")
-            opt = {"type": known[name]["type"], "name": name,
-                   "value": self._value(known[name]["type"], value, guild_id, user_id,
-                                        channel_id, resolved, name == focused)}
+            opt = {
+                "type": known[name]["type"],
+                "name": name,
+                "value": self._value(
+                    known[name]["type"],
+                    value,
+                    guild_id,
+                    user_id,
+                    channel_id,
+                    resolved,
+                    name == focused,
+                ),
+            }
             if name == focused:
                 opt["focused"] = True
             holder.append(opt)
@@ -84,8 +102,16 @@ class InteractionBuilder:
             data["guild_id"] = str(scope)
         return data
 
-    def _value(self, type_: int, value: Any, guild_id: int | None, user_id: int,
-               channel_id: int, resolved: dict[str, dict], focused: bool) -> Any:
+    def _value(
+        self,
+        type_: int,
+        value: Any,
+        guild_id: int | None,
+        user_id: int,
+        channel_id: int,
+        resolved: dict[str, dict],
+        focused: bool,
+    ) -> Any:
         f = self.fake
         if focused or type_ == 3:
             return str(value) if not focused else value
@@ -106,14 +132,17 @@ class InteractionBuilder:
             if member is not None:
                 resolved.setdefault("members", {})[str(sid)] = {
                     **member.payload(with_user=False),
-                    "permissions": str(f.permissions(guild_id, sid, channel_id))}  # type: ignore[arg-type]
+                    "permissions": str(f.permissions(guild_id, sid, channel_id)),
+                }  # type: ignore[arg-type]
         elif type_ == 7:
             channel = f.channels.get(sid)
             if channel is None:
                 raise LookupError(f"unknown channel {sid}")
             perms = f.permissions(channel.guild_id, user_id, sid) if channel.guild_id else 0
             resolved.setdefault("channels", {})[str(sid)] = {
-                **f.channel_payload(channel), "permissions": str(perms)}
+                **f.channel_payload(channel),
+                "permissions": str(perms),
+            }
         elif type_ == 8:
             role = f.guilds[guild_id].roles[sid]  # type: ignore[index]
             resolved.setdefault("roles", {})[str(sid)] = role.payload()
@@ -131,18 +160,33 @@ class InteractionBuilder:
                 return channel.id
         raise LookupError(f"guild {guild_id} has no text channel")
 
-    def create(self, type_: int, guild_id: int | None, user_id: int, channel_id: int,
-               data: dict, *, locale: str = "en-US", message: FakeMessage | None = None
-               ) -> InteractionHandle:
+    def create(
+        self,
+        type_: int,
+        guild_id: int | None,
+        user_id: int,
+        channel_id: int,
+        data: dict,
+        *,
+        locale: str = "en-US",
+        message: FakeMessage | None = None,
+    ) -> InteractionHandle:
         """Build the full INTERACTION_CREATE payload and register its handle."""
         f = self.fake
         iid = snowflake()
         token = f"fake-token-{iid}"
         channel = f.channels[channel_id]
         payload: dict[str, Any] = {
-            "id": str(iid), "application_id": str(f.app_id), "type": type_, "token": token,
-            "version": 1, "attachment_size_limit": ATTACHMENT_SIZE_LIMIT, "data": data,
-            "channel_id": str(channel_id), "locale": locale, "entitlements": [],
+            "id": str(iid),
+            "application_id": str(f.app_id),
+            "type": type_,
+            "token": token,
+            "version": 1,
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+            "data": data,
+            "channel_id": str(channel_id),
+            "locale": locale,
+            "entitlements": [],
             "entitlement_sku_ids": [],
         }
         if guild_id is not None:
@@ -152,7 +196,9 @@ class InteractionBuilder:
             perms = f.permissions(guild_id, user_id, channel_id)
             guild = f.guilds[guild_id]
             payload.update(
-                guild_id=str(guild_id), guild_locale=guild.locale, context=0,
+                guild_id=str(guild_id),
+                guild_locale=guild.locale,
+                context=0,
                 guild={"id": str(guild_id), "locale": guild.locale, "features": []},
                 member={**member.payload(), "permissions": str(perms)},
                 app_permissions=str(f.permissions(guild_id, f.app_id, channel_id)),
@@ -161,34 +207,40 @@ class InteractionBuilder:
             )
         else:
             payload.update(
-                user=f.users[user_id].payload(), context=1,
+                user=f.users[user_id].payload(),
+                context=1,
                 app_permissions=str(DEFAULT_EVERYONE),
                 authorizing_integration_owners={"0": "0"},
                 channel=f.channel_payload(channel),
             )
         if message is not None:
             payload["message"] = message.payload()
-        handle = InteractionHandle(iid, token, type_, payload, channel_id, guild_id, user_id,
-                                   source_message=message)
+        handle = InteractionHandle(
+            iid, token, type_, payload, channel_id, guild_id, user_id, source_message=message
+        )
         f.interactions[token] = handle
         return handle
 
-    def component_data(self, message: FakeMessage, custom_id: str,
-                       values: list[str] | None) -> dict:
+    def component_data(
+        self, message: FakeMessage, custom_id: str, values: list[str] | None
+    ) -> dict:
         def find(items: list[dict]) -> dict | None:
             for c in items:
                 if c.get("custom_id") == custom_id:
                     return c
-                nested = find(c.get("components", []) + (
-                    [c["accessory"]] if isinstance(c.get("accessory"), dict) else []))
+                nested = find(
+                    c.get("components", [])
+                    + ([c["accessory"]] if isinstance(c.get("accessory"), dict) else [])
+                )
                 if nested:
                     return nested
             return None
 
         comp = find(message.components)
         if comp is None:
-            raise LookupError(f"message {message.id} has no component {custom_id!r} "
-                              f"(has {message.custom_ids()})")
+            raise LookupError(
+                f"message {message.id} has no component {custom_id!r} (has {message.custom_ids()})"
+            )
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": comp["type"]}
         if comp["type"] in _SELECT_TYPES:
             data["values"] = [str(v) for v in (values or [])]
@@ -201,20 +253,31 @@ def modal_components(components: list[dict], values: dict[str, Any]) -> list[dic
     for c in components:
         t = c.get("type")
         if t == 1:
-            out.append({"type": 1, "components": modal_components(c.get("components", []),
-                                                                  values)})
+            out.append({"type": 1, "components": modal_components(c.get("components", []), values)})
         elif t == 18:
             inner = modal_components([c["component"]], values)
             if inner:
                 out.append({"type": 18, "id": c.get("id", 0), "component": inner[0]})
         elif t == 4:
             cid = c["custom_id"]
-            out.append({"type": 4, "id": c.get("id", 0), "custom_id": cid,
-                        "value": str(values.get(cid, c.get("value") or ""))})
+            out.append(
+                {
+                    "type": 4,
+                    "id": c.get("id", 0),
+                    "custom_id": cid,
+                    "value": str(values.get(cid, c.get("value") or "")),
+                }
+            )
         elif t in _SELECT_TYPES:
             cid = c["custom_id"]
             picked = values.get(cid, [])
             picked = [picked] if isinstance(picked, str) else list(picked)
-            out.append({"type": t, "id": c.get("id", 0), "custom_id": cid,
-                        "values": [str(v) for v in picked]})
+            out.append(
+                {
+                    "type": t,
+                    "id": c.get("id", 0),
+                    "custom_id": cid,
+                    "values": [str(v) for v in picked],
+                }
+            )
     return out

@@ -69,17 +69,19 @@ class Limits:
         self.global_per_second = per_second
         self._window.clear()
 
-    def inject_429(self, route_regex: str, count: int = 1, retry_after: float = 0.2,
-                   global_: bool = False) -> None:
+    def inject_429(
+        self, route_regex: str, count: int = 1, retry_after: float = 0.2, global_: bool = False
+    ) -> None:
         """The next ``count`` requests matching ``"METHOD /path"`` answer 429."""
-        self._injections.append(_Injection(re.compile(route_regex), count, [429],
-                                           retry_after, global_))
+        self._injections.append(
+            _Injection(re.compile(route_regex), count, [429], retry_after, global_)
+        )
 
-    def inject_faults(self, route_regex: str, statuses: list[int] | None = None,
-                      count: int = 1) -> None:
+    def inject_faults(
+        self, route_regex: str, statuses: list[int] | None = None, count: int = 1
+    ) -> None:
         """The next ``count`` matching requests answer the given 5xx statuses in turn."""
-        self._injections.append(_Injection(re.compile(route_regex), count,
-                                           list(statuses or [500])))
+        self._injections.append(_Injection(re.compile(route_regex), count, list(statuses or [500])))
 
     def reset_faults(self) -> None:
         self._injections.clear()
@@ -90,10 +92,10 @@ class Limits:
         path = request.path
         if not path.startswith(API_PREFIX):
             return await handler(request)
-        path = path[len(API_PREFIX):]
+        path = path[len(API_PREFIX) :]
         key = f"{request.method} {path}"
         info = request.match_info.route.resource
-        route = info.canonical[len(API_PREFIX):] if info is not None else path
+        route = info.canonical[len(API_PREFIX) :] if info is not None else path
         record = RequestRecord(request.method, path, route, time=time.time())
         self.requests.append(record)
         if self.latency:
@@ -103,16 +105,21 @@ class Limits:
             response = await self._authed(request, handler, path)
             if response.status != 429:
                 bucket = hashlib.md5(f"{request.method} {route}".encode()).hexdigest()[:16]
-                response.headers.update({
-                    "X-RateLimit-Limit": "50", "X-RateLimit-Remaining": "49",
-                    "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
-                    "X-RateLimit-Reset-After": "1.000", "X-RateLimit-Bucket": bucket,
-                })
+                response.headers.update(
+                    {
+                        "X-RateLimit-Limit": "50",
+                        "X-RateLimit-Remaining": "49",
+                        "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
+                        "X-RateLimit-Reset-After": "1.000",
+                        "X-RateLimit-Bucket": bucket,
+                    }
+                )
         record.status = response.status
         return response
 
-    async def _authed(self, request: web.Request, handler: Handler, path: str
-                      ) -> web.StreamResponse:
+    async def _authed(
+        self, request: web.Request, handler: Handler, path: str
+    ) -> web.StreamResponse:
         if not (_exempt_from_global(path)):
             auth = request.headers.get("Authorization", "")
             if not auth.startswith("Bot ") or not self.token_ok(auth[4:]):
@@ -151,8 +158,17 @@ class Limits:
         if global_:
             headers["X-RateLimit-Global"] = "true"
         else:
-            headers.update({"X-RateLimit-Limit": "1", "X-RateLimit-Remaining": "0",
-                            "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}"})
-        body = {"message": "You are being rate limited.", "retry_after": retry_after,
-                "global": global_, "code": 0}
+            headers.update(
+                {
+                    "X-RateLimit-Limit": "1",
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+                }
+            )
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": retry_after,
+            "global": global_,
+            "code": 0,
+        }
         return json_response(body, 429, headers)

@@ -92,8 +92,12 @@ class Overwrite:
     deny: int = 0
 
     def payload(self) -> dict:
-        return {"id": str(self.id), "type": self.type, "allow": str(self.allow),
-                "deny": str(self.deny)}
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "allow": str(self.allow),
+            "deny": str(self.deny),
+        }
 
 
 @dataclass
@@ -125,8 +129,13 @@ class Channel:
 
     def payload(self, recipient: User | None = None) -> dict:
         if self.type == 1:
-            return {"id": str(self.id), "type": 1, "last_message_id": None, "flags": 0,
-                    "recipients": [recipient.payload()] if recipient else []}
+            return {
+                "id": str(self.id),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [recipient.payload()] if recipient else [],
+            }
         data: dict[str, Any] = {
             "id": str(self.id),
             "type": self.type,
@@ -313,8 +322,13 @@ class FakeMessage:
         }
         if self.guild_id is not None:
             data["guild_id"] = str(self.guild_id)
-            data["member"] = {"roles": [], "flags": 0, "joined_at": iso(dt.datetime.now(dt.UTC)),
-                              "deaf": False, "mute": False}
+            data["member"] = {
+                "roles": [],
+                "flags": 0,
+                "joined_at": iso(dt.datetime.now(dt.UTC)),
+                "deaf": False,
+                "mute": False,
+            }
         if self.nonce is not None:
             data["nonce"] = self.nonce
         if self.webhook_id is not None:

@@ -53,12 +53,15 @@ class Rest:
         r.add_get(f"{A}/channels/{{channel_id}}/messages/{{message_id}}", self.get_message)
         r.add_patch(f"{A}/channels/{{channel_id}}/messages/{{message_id}}", self.edit_message)
         r.add_delete(f"{A}/channels/{{channel_id}}/messages/{{message_id}}", self.delete_message)
-        r.add_post(f"{A}/channels/{{channel_id}}/messages/{{message_id}}/threads",
-                   self.thread_from_message)
+        r.add_post(
+            f"{A}/channels/{{channel_id}}/messages/{{message_id}}/threads", self.thread_from_message
+        )
         r.add_post(f"{A}/channels/{{channel_id}}/threads", self.thread_without_message)
         r.add_put(f"{A}/channels/{{channel_id}}/thread-members/{{user_id}}", self.add_thread_member)
-        r.add_put(f"{A}/channels/{{channel_id}}/messages/{{message_id}}/reactions/{{emoji}}/@me",
-                  self.no_content)
+        r.add_put(
+            f"{A}/channels/{{channel_id}}/messages/{{message_id}}/reactions/{{emoji}}/@me",
+            self.no_content,
+        )
         for scope in ("", "/guilds/{guild_id}"):
             path = f"{A}/applications/{{app_id}}{scope}/commands"
             r.add_put(path, self.put_commands)
@@ -79,18 +82,38 @@ class Rest:
     async def get_app(self, request: web.Request) -> web.Response:
         f = self.fake
         owner = next(iter(f.guilds.values())).owner_id if f.guilds else f.app_id
-        return json_response({
-            "id": str(f.app_id), "name": f.bot_user.name, "description": "", "icon": None,
-            "bot_public": True, "bot_require_code_grant": False, "verify_key": "0" * 64,
-            "owner": f.users.get(owner, f.bot_user).payload(), "team": None, "flags": 0,
-            "summary": "", "rpc_origins": [], "interactions_endpoint_url": None,
-            "bot": f.bot_user.payload(),
-        })
+        return json_response(
+            {
+                "id": str(f.app_id),
+                "name": f.bot_user.name,
+                "description": "",
+                "icon": None,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "owner": f.users.get(owner, f.bot_user).payload(),
+                "team": None,
+                "flags": 0,
+                "summary": "",
+                "rpc_origins": [],
+                "interactions_endpoint_url": None,
+                "bot": f.bot_user.payload(),
+            }
+        )
 
     async def get_gateway(self, request: web.Request) -> web.Response:
-        return json_response({"url": self.fake.gateway.url, "shards": 1,
-                              "session_start_limit": {"total": 1000, "remaining": 999,
-                                                      "reset_after": 0, "max_concurrency": 1}})
+        return json_response(
+            {
+                "url": self.fake.gateway.url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
+        )
 
     async def open_dm(self, request: web.Request) -> web.Response:
         body, _ = await read_body(request)
@@ -111,8 +134,9 @@ class Rest:
 
     async def get_guild_channels(self, request: web.Request) -> web.Response:
         g = self._guild(request)
-        return json_response([self.fake.channel_payload(c) for c in g.channels.values()
-                              if not c.is_thread])
+        return json_response(
+            [self.fake.channel_payload(c) for c in g.channels.values() if not c.is_thread]
+        )
 
     async def get_roles(self, request: web.Request) -> web.Response:
         return json_response([r.payload() for r in self._guild(request).roles.values()])
@@ -181,8 +205,15 @@ class Rest:
         if channel.type == 1 and channel.recipient_id in self.fake.dms_closed:
             raise ApiError(403, 50007, "Cannot send messages to this user")
         self._require(channel, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES)
-        if not (body.get("content") or body.get("embeds") or files or body.get("components")
-                or body.get("attachments") or body.get("sticker_ids") or body.get("poll")):
+        if not (
+            body.get("content")
+            or body.get("embeds")
+            or files
+            or body.get("components")
+            or body.get("attachments")
+            or body.get("sticker_ids")
+            or body.get("poll")
+        ):
             raise ApiError(400, 50006, "Cannot send an empty message")
         if body.get("nonce") is not None and body.get("enforce_nonce"):
             earlier = self.fake.find_nonce(channel.id, body["nonce"])
@@ -212,12 +243,19 @@ class Rest:
         return json_response(None)
 
     # -- threads -----------------------------------------------------------------------------
-    async def _new_thread(self, parent: Channel, thread_id: int, body: dict, type_: int
-                          ) -> web.Response:
-        thread = Channel(thread_id, type_, str(body.get("name", "thread"))[:100], parent.guild_id,
-                         parent_id=parent.id, owner_id=self.fake.app_id,
-                         auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
-                         invitable=bool(body.get("invitable", True)))
+    async def _new_thread(
+        self, parent: Channel, thread_id: int, body: dict, type_: int
+    ) -> web.Response:
+        thread = Channel(
+            thread_id,
+            type_,
+            str(body.get("name", "thread"))[:100],
+            parent.guild_id,
+            parent_id=parent.id,
+            owner_id=self.fake.app_id,
+            auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
+            invitable=bool(body.get("invitable", True)),
+        )
         thread.thread_member_ids.add(self.fake.app_id)
         self.fake.channels[thread.id] = thread
         if parent.guild_id in self.fake.guilds:

@@ -35,19 +35,26 @@ def point_discord_py_at(url: str) -> None:
     parsed = yarl.URL(url)
     discord.http.Route.BASE = f"{url.rstrip('/')}/api/v10"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
-        f"ws://{parsed.host}:{parsed.port}/gateway")
+        f"ws://{parsed.host}:{parsed.port}/gateway"
+    )
 
 
 class FakeDiscord(FakeState):
     """A fake Discord for one bot application; see the package docstring for the API."""
 
-    def __init__(self, *, app_id: int = 9000, bot_name: str = "Kindred",
-                 accepted_tokens: Iterable[str] | None = None,
-                 rejected_tokens: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        app_id: int = 9000,
+        bot_name: str = "Kindred",
+        accepted_tokens: Iterable[str] | None = None,
+        rejected_tokens: Iterable[str] = (),
+    ) -> None:
         super().__init__(app_id=app_id, bot_name=bot_name)
         #: None accepts any token not in ``rejected_tokens``.
         self.accepted_tokens: set[str] | None = (
-            set(accepted_tokens) if accepted_tokens is not None else None)
+            set(accepted_tokens) if accepted_tokens is not None else None
+        )
         self.rejected_tokens: set[str] = set(rejected_tokens)
         self.gateway = Gateway(self, self.token_ok)
         self.limits = Limits(self.token_ok)
@@ -133,17 +140,19 @@ class FakeDiscord(FakeState):
                 pass
         return value
 
-    async def wait_for_message(self, predicate: Callable[[FakeMessage], bool] = lambda m: True,
-                               timeout: float = 5.0) -> FakeMessage:
+    async def wait_for_message(
+        self, predicate: Callable[[FakeMessage], bool] = lambda m: True, timeout: float = 5.0
+    ) -> FakeMessage:
         """The first (not deleted) message matching ``predicate``, waiting for it if needed."""
         return await self.wait_for(
-            lambda f: next((m for m in f.messages if not m.deleted and predicate(m)), None),
-            timeout)
+            lambda f: next((m for m in f.messages if not m.deleted and predicate(m)), None), timeout
+        )
 
     async def wait_until_connected(self, timeout: float = 5.0, identifies: int = 1) -> None:
         """Wait until a client has identified ``identifies`` times and is connected."""
-        await self.wait_for(lambda f: f.gateway.identify_count >= identifies
-                            and f.gateway.connected, timeout)
+        await self.wait_for(
+            lambda f: f.gateway.identify_count >= identifies and f.gateway.connected, timeout
+        )
 
     # -- faults ----------------------------------------------------------------------------
     @property
@@ -157,12 +166,14 @@ class FakeDiscord(FakeState):
     def set_global_rate_limit(self, per_second: float | None) -> None:
         self.limits.set_global_rate_limit(per_second)
 
-    def inject_429(self, route_regex: str, count: int = 1, retry_after: float = 0.2,
-                   global_: bool = False) -> None:
+    def inject_429(
+        self, route_regex: str, count: int = 1, retry_after: float = 0.2, global_: bool = False
+    ) -> None:
         self.limits.inject_429(route_regex, count, retry_after, global_)
 
-    def inject_faults(self, route_regex: str, statuses: list[int] | None = None,
-                      count: int = 1) -> None:
+    def inject_faults(
+        self, route_regex: str, statuses: list[int] | None = None, count: int = 1
+    ) -> None:
         self.limits.inject_faults(route_regex, statuses, count)
 
     async def drop_gateway(self, *, resumable: bool = True) -> None:
@@ -173,8 +184,9 @@ class FakeDiscord(FakeState):
     async def dispatch(self, event: str, data: dict) -> None:
         await self.gateway.dispatch(event, data)
 
-    async def member_join(self, guild_id: int, user_id: int, name: str,
-                          roles: Iterable[int] = (), bot: bool = False) -> None:
+    async def member_join(
+        self, guild_id: int, user_id: int, name: str, roles: Iterable[int] = (), bot: bool = False
+    ) -> None:
         """Add a member and dispatch GUILD_MEMBER_ADD."""
         member = self.add_member(guild_id, user_id, name, roles, bot)
         await self.dispatch("GUILD_MEMBER_ADD", {**member.payload(), "guild_id": str(guild_id)})
@@ -182,8 +194,9 @@ class FakeDiscord(FakeState):
     async def member_leave(self, guild_id: int, user_id: int) -> None:
         """Remove a member and dispatch GUILD_MEMBER_REMOVE."""
         member = self.guilds[guild_id].members.pop(user_id)
-        await self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": str(guild_id),
-                                                    "user": member.user.payload()})
+        await self.dispatch(
+            "GUILD_MEMBER_REMOVE", {"guild_id": str(guild_id), "user": member.user.payload()}
+        )
 
     async def channel_deleted(self, channel_id: int) -> None:
         """Delete a guild channel and dispatch CHANNEL_DELETE."""
@@ -203,44 +216,77 @@ class FakeDiscord(FakeState):
         await self.dispatch("INTERACTION_CREATE", handle.payload)
         return handle
 
-    async def invoke(self, guild_id: int | None, user_id: int, command: str, /, *,
-                     channel_id: int | None = None, options: dict[str, Any] | None = None,
-                     locale: str = "en-US", **kwargs: Any) -> InteractionHandle:
+    async def invoke(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        command: str,
+        /,
+        *,
+        channel_id: int | None = None,
+        options: dict[str, Any] | None = None,
+        locale: str = "en-US",
+        **kwargs: Any,
+    ) -> InteractionHandle:
         """Run slash command ``"group sub name"`` as ``user_id`` (guild_id None: in DMs)."""
         channel_id = channel_id or self.builder.default_channel(guild_id, user_id)
         values = {**(options or {}), **kwargs}
         data = self.builder.command_data(guild_id, user_id, channel_id, command, values)
-        return await self._send(self.builder.create(2, guild_id, user_id, channel_id, data,
-                                                    locale=locale))
+        return await self._send(
+            self.builder.create(2, guild_id, user_id, channel_id, data, locale=locale)
+        )
 
-    async def autocomplete(self, guild_id: int | None, user_id: int, command: str, /, *,
-                           focused: str, channel_id: int | None = None, timeout: float = 5.0,
-                           options: dict[str, Any] | None = None, **kwargs: Any) -> list[dict]:
+    async def autocomplete(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        command: str,
+        /,
+        *,
+        focused: str,
+        channel_id: int | None = None,
+        timeout: float = 5.0,
+        options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> list[dict]:
         """Send a type 4 interaction with ``focused`` option; return the bot's choices."""
         channel_id = channel_id or self.builder.default_channel(guild_id, user_id)
         values = {**(options or {}), **kwargs}
         values.setdefault(focused, "")
-        data = self.builder.command_data(guild_id, user_id, channel_id, command, values,
-                                         focused=focused)
+        data = self.builder.command_data(
+            guild_id, user_id, channel_id, command, values, focused=focused
+        )
         handle = await self._send(self.builder.create(4, guild_id, user_id, channel_id, data))
         return await handle.wait_choices(timeout)
 
-    async def click(self, message: FakeMessage | int, custom_id: str, user_id: int,
-                    guild_id: int | None = None, *, values: list[str] | None = None
-                    ) -> InteractionHandle:
+    async def click(
+        self,
+        message: FakeMessage | int,
+        custom_id: str,
+        user_id: int,
+        guild_id: int | None = None,
+        *,
+        values: list[str] | None = None,
+    ) -> InteractionHandle:
         """Press a button / choose select ``values`` on a message the bot sent."""
         msg = message if isinstance(message, FakeMessage) else self.messages_by_id[message]
         if msg.deleted:
             raise LookupError(f"message {msg.id} was deleted; it cannot be clicked")
         guild_id = guild_id if guild_id is not None else msg.guild_id
         data = self.builder.component_data(msg, custom_id, values)
-        return await self._send(self.builder.create(3, guild_id, user_id, msg.channel_id, data,
-                                                    message=msg))
+        return await self._send(
+            self.builder.create(3, guild_id, user_id, msg.channel_id, data, message=msg)
+        )
 
-    async def submit_modal(self, handle_or_modal: InteractionHandle | dict, user_id: int,
-                           values: dict[str, Any] | None = None, *,
-                           guild_id: int | None = None, channel_id: int | None = None
-                           ) -> InteractionHandle:
+    async def submit_modal(
+        self,
+        handle_or_modal: InteractionHandle | dict,
+        user_id: int,
+        values: dict[str, Any] | None = None,
+        *,
+        guild_id: int | None = None,
+        channel_id: int | None = None,
+    ) -> InteractionHandle:
         """Submit the modal the bot opened (type 5), mirroring its layout with ``values``."""
         if isinstance(handle_or_modal, InteractionHandle):
             modal = handle_or_modal.modal
@@ -251,6 +297,8 @@ class FakeDiscord(FakeState):
         else:
             modal = handle_or_modal
         channel_id = channel_id or self.builder.default_channel(guild_id, user_id)
-        data = {"custom_id": modal["custom_id"],
-                "components": modal_components(modal.get("components", []), values or {})}
+        data = {
+            "custom_id": modal["custom_id"],
+            "components": modal_components(modal.get("components", []), values or {}),
+        }
         return await self._send(self.builder.create(5, guild_id, user_id, channel_id, data))

@@ -51,9 +51,15 @@ class FakeState:
         self.users[user_id] = user
         return user
 
-    def add_guild(self, guild_id: int, name: str, owner_id: int, *,
-                  everyone_permissions: int = DEFAULT_EVERYONE,
-                  bot_permissions: int = DEFAULT_BOT) -> Guild:
+    def add_guild(
+        self,
+        guild_id: int,
+        name: str,
+        owner_id: int,
+        *,
+        everyone_permissions: int = DEFAULT_EVERYONE,
+        bot_permissions: int = DEFAULT_BOT,
+    ) -> Guild:
         """A guild with @everyone, the owner and the bot (with a managed role) as members."""
         guild = Guild(guild_id, name, owner_id)
         self.guilds[guild_id] = guild
@@ -66,8 +72,16 @@ class FakeState:
             self.add_member(guild_id, owner_id, owner.name)
         return guild
 
-    def add_channel(self, guild_id: int, channel_id: int, name: str, type: int = 0, *,
-                    parent_id: int | None = None, topic: str | None = None) -> Channel:
+    def add_channel(
+        self,
+        guild_id: int,
+        channel_id: int,
+        name: str,
+        type: int = 0,
+        *,
+        parent_id: int | None = None,
+        topic: str | None = None,
+    ) -> Channel:
         guild = self.guilds[guild_id]
         channel = Channel(channel_id, type, name, guild_id, len(guild.channels), parent_id, topic)
         guild.channels[channel_id] = channel
@@ -82,15 +96,23 @@ class FakeState:
             self.guilds[channel.guild_id].channels.pop(channel_id, None)
         self.deleted_channels.add(channel_id)
 
-    def add_role(self, guild_id: int, role_id: int, name: str, permissions: int = 0, *,
-                 mentionable: bool = False) -> Role:
+    def add_role(
+        self,
+        guild_id: int,
+        role_id: int,
+        name: str,
+        permissions: int = 0,
+        *,
+        mentionable: bool = False,
+    ) -> Role:
         guild = self.guilds[guild_id]
         role = Role(role_id, guild_id, name, permissions, len(guild.roles), mentionable)
         guild.roles[role_id] = role
         return role
 
-    def add_member(self, guild_id: int, user_id: int, name: str, roles: Iterable[int] = (),
-                   bot: bool = False) -> Member:
+    def add_member(
+        self, guild_id: int, user_id: int, name: str, roles: Iterable[int] = (), bot: bool = False
+    ) -> Member:
         user = self.add_user(user_id, name, bot=bot)
         member = Member(user, guild_id, [int(r) for r in roles])
         self.guilds[guild_id].members[user_id] = member
@@ -100,8 +122,9 @@ class FakeState:
         """DMs to this user answer 403 code 50007."""
         (self.dms_closed.add if closed else self.dms_closed.discard)(user_id)
 
-    def set_overwrite(self, channel_id: int, target_id: int, *, allow: int = 0, deny: int = 0,
-                      member: bool = True) -> None:
+    def set_overwrite(
+        self, channel_id: int, target_id: int, *, allow: int = 0, deny: int = 0, member: bool = True
+    ) -> None:
         """Set a channel permission overwrite for a member (or role when ``member=False``)."""
         channel = self.channels[channel_id]
         channel.overwrites[target_id] = Overwrite(target_id, 1 if member else 0, allow, deny)
@@ -110,8 +133,7 @@ class FakeState:
         """Take Send Messages from the bot (or a user) in a channel: posts answer 403/50013."""
         self.set_overwrite(channel_id, user_id or self.app_id, deny=SEND_MESSAGES)
 
-    def add_attachment(self, filename: str, data: bytes,
-                       content_type: str = "text/plain") -> dict:
+    def add_attachment(self, filename: str, data: bytes, content_type: str = "text/plain") -> dict:
         """Register a file the fake serves; returns its attachment payload (an option value)."""
         att = self._store_file(filename, data, content_type)
         return att.payload()
@@ -169,8 +191,12 @@ class FakeState:
         recipient = self.users.get(channel.recipient_id or 0)
         data = channel.payload(recipient)
         if channel.is_thread and self.app_id in channel.thread_member_ids:
-            data["member"] = {"id": str(channel.id), "user_id": str(self.app_id),
-                              "join_timestamp": channel.created_at, "flags": 0}
+            data["member"] = {
+                "id": str(channel.id),
+                "user_id": str(self.app_id),
+                "join_timestamp": channel.created_at,
+                "flags": 0,
+            }
         return data
 
     # -- observation -----------------------------------------------------------------------
@@ -178,10 +204,16 @@ class FakeState:
         cid = self.dm_channel_ids.get(user_id)
         return [m for m in self.messages if m.channel_id == cid and not m.deleted]
 
-    def channel_messages(self, channel_id: int, *, include_ephemeral: bool = False
-                         ) -> list[FakeMessage]:
-        return [m for m in self.messages if m.channel_id == channel_id and not m.deleted
-                and (include_ephemeral or not m.ephemeral)]
+    def channel_messages(
+        self, channel_id: int, *, include_ephemeral: bool = False
+    ) -> list[FakeMessage]:
+        return [
+            m
+            for m in self.messages
+            if m.channel_id == channel_id
+            and not m.deleted
+            and (include_ephemeral or not m.ephemeral)
+        ]
 
     @property
     def threads(self) -> list[Channel]:
@@ -204,10 +236,17 @@ class FakeState:
         for cmd in body:
             key = (guild_id, cmd["name"], cmd.get("type", 1))
             cmd_id = self._command_ids.setdefault(key, snowflake())
-            full = {"type": 1, "description": "", "options": [], "nsfw": False,
-                    "default_member_permissions": None, **cmd,
-                    "id": str(cmd_id), "application_id": str(self.app_id),
-                    "version": str(snowflake())}
+            full = {
+                "type": 1,
+                "description": "",
+                "options": [],
+                "nsfw": False,
+                "default_member_permissions": None,
+                **cmd,
+                "id": str(cmd_id),
+                "application_id": str(self.app_id),
+                "version": str(snowflake()),
+            }
             if full["default_member_permissions"] is not None:  # Discord answers a string
                 full["default_member_permissions"] = str(full["default_member_permissions"])
             if guild_id is not None:
@@ -220,12 +259,18 @@ class FakeState:
         self.sync_counts[guild_id] = self.sync_counts.get(guild_id, 0) + 1
         return stored
 
-    def new_message(self, channel_id: int, body: dict, files: dict[int, tuple[str, bytes, str]],
-                    **extra: Any) -> FakeMessage:
+    def new_message(
+        self, channel_id: int, body: dict, files: dict[int, tuple[str, bytes, str]], **extra: Any
+    ) -> FakeMessage:
         """Create and record a message from a (JSON or multipart) create body."""
         channel = self.channels.get(channel_id)
-        msg = FakeMessage(snowflake(), channel_id, self.bot_user,
-                          guild_id=channel.guild_id if channel else None, **extra)
+        msg = FakeMessage(
+            snowflake(),
+            channel_id,
+            self.bot_user,
+            guild_id=channel.guild_id if channel else None,
+            **extra,
+        )
         self.apply_edit(msg, body, files, created=True)
         if channel is not None and channel.is_thread:
             channel.message_count += 1
@@ -233,8 +278,14 @@ class FakeState:
         self.messages_by_id[msg.id] = msg
         return msg
 
-    def apply_edit(self, msg: FakeMessage, body: dict,
-                   files: dict[int, tuple[str, bytes, str]], *, created: bool = False) -> None:
+    def apply_edit(
+        self,
+        msg: FakeMessage,
+        body: dict,
+        files: dict[int, tuple[str, bytes, str]],
+        *,
+        created: bool = False,
+    ) -> None:
         """Apply create/edit fields; ``attachments`` lists kept ids and new file indexes."""
         for key, empty in (("content", ""), ("embeds", []), ("components", [])):
             if key in body:  # an explicit null clears the field, as on Discord

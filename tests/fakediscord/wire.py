@@ -27,14 +27,16 @@ def unknown(what: str, code: int) -> ApiError:
     return ApiError(404, code, f"Unknown {what}")
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None
-                  ) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
     """A response with ``Content-Type: application/json`` exactly; ``None`` gives 204."""
     if data is None and status in (200, 204):
         return web.Response(status=204, headers=headers)
     body = json.dumps(data).encode()
-    return web.Response(status=status, body=body,
-                        headers={**(headers or {}), "Content-Type": "application/json"})
+    return web.Response(
+        status=status, body=body, headers={**(headers or {}), "Content-Type": "application/json"}
+    )
 
 
 def error_response(err: ApiError) -> web.Response:

@@ -43,13 +43,18 @@ async def synced_bot(fake_discord: FakeDiscord) -> AsyncIterator[tuple[commands.
 
 
 async def test_login_ready_and_guild_create_populate_the_cache(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     guild = discord_client.get_guild(G)
     assert guild is not None and guild.name == "Educators"
     assert discord_client.user is not None and discord_client.user.id == World.BOT
     assert discord_client.application_id == World.BOT
-    assert {c.id for c in guild.text_channels} == {World.GENERAL, World.PROMPTS,
-                                                   World.PAIRING, World.HELP}
+    assert {c.id for c in guild.text_channels} == {
+        World.GENERAL,
+        World.PROMPTS,
+        World.PAIRING,
+        World.HELP,
+    }
     admin = guild.get_member(World.ADMIN)
     assert admin is not None and admin.guild_permissions.manage_guild
     assert not guild.get_member(World.MEMBERS[0]).guild_permissions.manage_guild
@@ -69,7 +74,8 @@ async def test_rejected_token_fails_login(fake_discord: FakeDiscord) -> None:
 
 
 async def test_member_join_and_leave_are_dispatched(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     waiter = asyncio.ensure_future(discord_client.wait_for("member_join", timeout=2))
     await fake_discord.member_join(G, 3001, "newbie")
     member = await waiter
@@ -81,7 +87,8 @@ async def test_member_join_and_leave_are_dispatched(
 
 
 async def test_commands_sync_and_are_counted(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     names = {c["name"] for c in fake_discord.commands(G)}
     assert names == {"admin", "slow", "checkin", "pick", "answer", "note", "ask"}
     assert [c["name"] for c in fake_discord.commands()] == ["about"]
@@ -94,18 +101,25 @@ async def test_commands_sync_and_are_counted(
 
 
 async def test_nested_slash_command_gets_typed_options_and_ephemeral_reply(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     _, rec = synced_bot
     file = fake_discord.add_attachment("prompts.txt", b"one\ntwo\n", "text/plain")
-    h = await fake_discord.invoke(G, World.ADMIN, "admin prompts add", text="Hello @everyone",
-                                  who=World.MEMBERS[0], where=World.PROMPTS, file=file,
-                                  count=3)
+    h = await fake_discord.invoke(
+        G,
+        World.ADMIN,
+        "admin prompts add",
+        text="Hello @everyone",
+        who=World.MEMBERS[0],
+        where=World.PROMPTS,
+        file=file,
+        count=3,
+    )
     reply = await h.response(timeout=5)
     assert reply.content == "Added Hello @everyone" and reply.ephemeral and h.ephemeral
     assert not h.deferred and h.response_type == 4
     kind, text, who, where, data, count, weekends, can_manage = rec.calls[0]
-    assert (kind, text, count, weekends, can_manage) == ("add", "Hello @everyone", 3, False,
-                                                         True)
+    assert (kind, text, count, weekends, can_manage) == ("add", "Hello @everyone", 3, False, True)
     assert isinstance(who, discord.Member) and who.id == World.MEMBERS[0]
     assert isinstance(where, discord.TextChannel) and where.id == World.PROMPTS
     assert data == b"one\ntwo\n"
@@ -113,7 +127,8 @@ async def test_nested_slash_command_gets_typed_options_and_ephemeral_reply(
 
 
 async def test_invoke_rejects_undeclared_options(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     with pytest.raises(LookupError, match="no option"):
         await fake_discord.invoke(G, World.ADMIN, "admin prompts add", nope=1)
     with pytest.raises(LookupError, match="not synced"):
@@ -121,7 +136,8 @@ async def test_invoke_rejects_undeclared_options(
 
 
 async def test_deferred_response_and_followups(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     h = await fake_discord.invoke(G, World.MEMBERS[1], "slow")
     first, second = await h.followups(2)
     assert h.deferred and h.ephemeral
@@ -130,7 +146,8 @@ async def test_deferred_response_and_followups(
 
 
 async def test_button_click_reaches_persistent_view(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     _, rec = synced_bot
     h = await fake_discord.invoke(G, World.ADMIN, "checkin")
     posted = await h.response()
@@ -142,7 +159,8 @@ async def test_button_click_reaches_persistent_view(
 
 
 async def test_button_click_on_a_dm_message(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     bot, rec = synced_bot
     user = await bot.fetch_user(World.MEMBERS[3])
     sent = await user.send("Did you meet?", view=PersistentView(rec))
@@ -153,7 +171,8 @@ async def test_button_click_on_a_dm_message(
 
 
 async def test_modal_submit(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     _, rec = synced_bot
     h = await fake_discord.invoke(G, World.MEMBERS[0], "answer")
     modal = await h.wait_modal()
@@ -164,14 +183,17 @@ async def test_modal_submit(
 
 
 async def test_autocomplete_returns_choices(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
-    choices = await fake_discord.autocomplete(G, World.MEMBERS[0], "ask", focused="topic",
-                                              topic="pb")
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
+    choices = await fake_discord.autocomplete(
+        G, World.MEMBERS[0], "ask", focused="topic", topic="pb"
+    )
     assert [c["value"] for c in choices] == ["pbl", "pblx"]
 
 
 async def test_dm_to_closed_user_is_forbidden_50007(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     fake_discord.set_dms_closed(World.MEMBERS[0])
     user = await discord_client.fetch_user(World.MEMBERS[0])
     with pytest.raises(discord.Forbidden) as info:
@@ -183,7 +205,8 @@ async def test_dm_to_closed_user_is_forbidden_50007(
 
 
 async def test_same_nonce_twice_creates_one_message(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     channel = discord_client.get_channel(World.PROMPTS)
     first = await channel.send("daily prompt", nonce="prompt-1000-20250101")
     again = await channel.send("daily prompt", nonce="prompt-1000-20250101")
@@ -193,12 +216,17 @@ async def test_same_nonce_twice_creates_one_message(
 
 
 async def test_allowed_mentions_decide_who_is_pinged(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     channel = discord_client.get_channel(World.GENERAL)
     text = f"@everyone <@{World.ADMIN}> <@&{World.PAIRING_ROLE}>"
     await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
-    await channel.send(text, allowed_mentions=discord.AllowedMentions(
-        everyone=False, users=False, roles=[discord.Object(World.PAIRING_ROLE)]))
+    await channel.send(
+        text,
+        allowed_mentions=discord.AllowedMentions(
+            everyone=False, users=False, roles=[discord.Object(World.PAIRING_ROLE)]
+        ),
+    )
     await channel.send(text)
     calm, role_only, loud = fake_discord.channel_messages(World.GENERAL)
     assert not calm.pings_everyone and not calm.pinged_user_ids and not calm.pinged_role_ids
@@ -207,7 +235,8 @@ async def test_allowed_mentions_decide_who_is_pinged(
 
 
 async def test_files_are_parsed_from_multipart(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     import io
 
     channel = discord_client.get_channel(World.GENERAL)
@@ -218,7 +247,8 @@ async def test_files_are_parsed_from_multipart(
 
 
 async def test_deleted_channel_and_denied_send(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     channel = discord_client.get_channel(World.HELP)
     fake_discord.delete_channel(World.HELP)
     with pytest.raises(discord.NotFound) as info:
@@ -231,18 +261,21 @@ async def test_deleted_channel_and_denied_send(
 
 
 async def test_global_rate_limit_is_retried_transparently(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     fake_discord.set_global_rate_limit(3)
     channel = discord_client.get_channel(World.GENERAL)
     sent = await asyncio.gather(*(channel.send(f"m{i}") for i in range(6)))
     assert fake_discord.count_429 >= 1
     assert sorted(m.content for m in fake_discord.channel_messages(World.GENERAL)) == sorted(
-        m.content for m in sent)
+        m.content for m in sent
+    )
     assert len(fake_discord.channel_messages(World.GENERAL)) == 6
 
 
 async def test_injected_429_and_500_are_retried(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     fake_discord.inject_faults(r"POST /channels/\d+/messages", statuses=[500], count=1)
     fake_discord.inject_429(r"POST /channels/\d+/messages", count=1, retry_after=0.05)
     await discord_client.get_channel(World.GENERAL).send("persist")
@@ -252,8 +285,8 @@ async def test_injected_429_and_500_are_retried(
 
 
 async def test_drop_gateway_reconnects_and_still_dispatches(
-        fake_discord: FakeDiscord, discord_client: discord.Client,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     resumed = asyncio.ensure_future(discord_client.wait_for("resumed", timeout=5))
     await fake_discord.drop_gateway()
     await resumed
@@ -275,10 +308,12 @@ async def test_drop_gateway_reconnects_and_still_dispatches(
 
 
 async def test_private_thread_with_member(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     channel = discord_client.get_channel(World.PAIRING)
-    thread = await channel.create_thread(name="Pair: a & b", invitable=False,
-                                         type=discord.ChannelType.private_thread)
+    thread = await channel.create_thread(
+        name="Pair: a & b", invitable=False, type=discord.ChannelType.private_thread
+    )
     assert thread.type is discord.ChannelType.private_thread
     await thread.add_user(discord.Object(World.MEMBERS[0]))
     await thread.send("Meet each other!")
@@ -288,7 +323,8 @@ async def test_private_thread_with_member(
 
 
 async def test_public_thread_on_message(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     post = await discord_client.get_channel(World.PROMPTS).send("Today's prompt")
     thread = await post.create_thread(name="Answers")
     assert thread.id == post.id and thread.type is discord.ChannelType.public_thread
@@ -299,21 +335,39 @@ def test_sitecustomize_points_a_subprocess_at_the_fake(tmp_path) -> None:
     import tests.fakediscord as pkg
 
     site_dir = os.path.join(os.path.dirname(pkg.__file__), "sitecustomize")
-    code = ("import discord.http, discord.gateway as g;"
-            "print(discord.http.Route.BASE, g.DiscordWebSocket.DEFAULT_GATEWAY)")
-    env = {**os.environ, "PYTHONPATH": site_dir,
-           "KINDRED_FAKE_DISCORD_URL": "http://127.0.0.1:4321"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=30).stdout
+    code = (
+        "import discord.http, discord.gateway as g;"
+        "print(discord.http.Route.BASE, g.DiscordWebSocket.DEFAULT_GATEWAY)"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": site_dir,
+        "KINDRED_FAKE_DISCORD_URL": "http://127.0.0.1:4321",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     assert out.split() == ["http://127.0.0.1:4321/api/v10", "ws://127.0.0.1:4321/gateway"]
     env.pop("KINDRED_FAKE_DISCORD_URL")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=30).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
     assert out.split()[0] == "https://discord.com/api/v10"
 
 
 async def test_global_command_in_dms(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     _, rec = synced_bot
     reply = await (await fake_discord.invoke(None, World.MEMBERS[4], "about")).response()
     assert reply.content == "about from dm"
@@ -321,7 +375,8 @@ async def test_global_command_in_dms(
 
 
 async def test_select_updates_its_message(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     _, rec = synced_bot
     posted = await (await fake_discord.invoke(G, World.ADMIN, "pick")).response()
     h = await fake_discord.click(posted, "pick", World.ADMIN, values=["monthly"])
@@ -332,7 +387,8 @@ async def test_select_updates_its_message(
 
 
 async def test_label_modal_with_deferred_edit(
-        fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]) -> None:
+    fake_discord: FakeDiscord, synced_bot: tuple[commands.Bot, Recorder]
+) -> None:
     h = await fake_discord.invoke(G, World.MEMBERS[0], "note")
     modal = await h.wait_modal()
     assert modal["components"][0]["type"] == 18
@@ -351,8 +407,7 @@ async def test_raw_wire_details(fake_discord: FakeDiscord) -> None:
             assert r.headers["Content-Type"] == "application/json"
             assert "X-RateLimit-Bucket" in r.headers
         async with http.get(f"{api}/users/@me", headers={"Authorization": "Bot bad"}) as r:
-            assert (r.status, await r.json()) == (401, {"message": "401: Unauthorized",
-                                                        "code": 0})
+            assert (r.status, await r.json()) == (401, {"message": "401: Unauthorized", "code": 0})
         async with http.get(f"{api}/nope", headers={"Authorization": "Bot ok"}) as r:
             assert r.status == 404
         fake_discord.set_global_rate_limit(1)
@@ -385,7 +440,8 @@ def test_permissions_roles_and_overwrites() -> None:
 
 
 async def test_member_requests_by_id_and_by_name_answer_with_their_nonce(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     for n in range(1200):
         fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
     guild = discord_client.get_guild(G)
@@ -395,8 +451,13 @@ async def test_member_requests_by_id_and_by_name_answer_with_their_nonce(
         guild.query_members(query="lurker11", limit=5, cache=False),
     )
     assert sorted(m.id for m in found) == [World.MEMBERS[0], 100_500]
-    assert [m.name for m in by_name] == ["lurker11", "lurker110", "lurker111",
-                                         "lurker112", "lurker113"]
+    assert [m.name for m in by_name] == [
+        "lurker11",
+        "lurker110",
+        "lurker111",
+        "lurker112",
+        "lurker113",
+    ]
     assert {r["nonce"] for r in fake_discord.gateway.member_requests} != {None}
     # The fake applies `limit` to ids too (the strict reading): a caller left with
     # discord.py's default limit of 5 would miss members in tests, not only in production.
@@ -404,19 +465,25 @@ async def test_member_requests_by_id_and_by_name_answer_with_their_nonce(
 
 
 async def test_everyone_by_empty_query_comes_in_chunks_of_1000(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     for n in range(1200):
         fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
     await discord_client.ws.request_chunks(G, query="", limit=0, nonce="all")
     await asyncio.sleep(0.2)
-    chunks = [f["d"] for s in fake_discord.gateway.sessions.values() for f in s.backlog
-              if f["t"] == "GUILD_MEMBERS_CHUNK" and f["d"]["nonce"] == "all"]
+    chunks = [
+        f["d"]
+        for s in fake_discord.gateway.sessions.values()
+        for f in s.backlog
+        if f["t"] == "GUILD_MEMBERS_CHUNK" and f["d"]["nonce"] == "all"
+    ]
     assert [len(c["members"]) for c in chunks] == [1000, len(fake_discord.guilds[G].members) - 1000]
     assert [(c["chunk_index"], c["chunk_count"]) for c in chunks] == [(0, 2), (1, 2)]
 
 
 async def test_list_guild_members_pages_by_id(
-        fake_discord: FakeDiscord, discord_client: discord.Client) -> None:
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
     for n in range(2500):
         fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
     guild = discord_client.get_guild(G)

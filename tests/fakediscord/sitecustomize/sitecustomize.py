@@ -15,4 +15,5 @@ if _url:
     _parsed = yarl.URL(_url)
     discord.http.Route.BASE = f"{_url.rstrip('/')}/api/v10"
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
-        f"ws://{_parsed.host}:{_parsed.port}/gateway")
+        f"ws://{_parsed.host}:{_parsed.port}/gateway"
+    )
