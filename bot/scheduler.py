@@ -88,9 +88,7 @@ class Scheduler:
         )
         self._wake.set()
 
-    async def schedule_missing(
-        self, jobs: Iterable[tuple[str, str, datetime, int | None]]
-    ) -> None:
+    async def schedule_missing(self, jobs: Iterable[tuple[str, str, datetime, int | None]]) -> None:
         """Create those of the jobs `(key, kind, due_at, guild_id)` that do not exist yet, in
         one transaction; existing ones keep their due time (for start-up, over every guild)."""
         async with self._db.transaction() as tx:
