@@ -19,14 +19,17 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
+from benchmarks._common import environment, parse_args, print_table, write_json
 from bot.db import Database, migrate
 from bot.scheduler import Scheduler
 from bot.services import Services, build_services
@@ -235,3 +238,37 @@ async def wait_until(
 def verdict(value: float, target: float, *, at_most: bool) -> str:
     ok = value <= target if at_most else value >= target
     return "met" if ok else "MISSED"
+
+
+Result = dict[str, Any]
+
+
+def run_bot_benchmark(
+    name: str,
+    argv: list[str] | None,
+    *,
+    description: str,
+    sizes: tuple[dict[str, Any], dict[str, Any]],
+    run: Callable[[dict[str, Any], Path], Awaitable[Result]],
+    title: Callable[[Result], str],
+    columns: list[str],
+    report: Callable[[Result, bool], list[dict[str, Any]]],
+    targets: dict[str, float],
+) -> dict[str, Any]:
+    """The `main()` of a bot benchmark: parse `--quick`, run in a temporary folder, print the
+    table, write `<name>.json`. `sizes` is (quick, full)."""
+    args = parse_args(description, argv)
+    chosen = sizes[0] if args.quick else sizes[1]
+    with tempfile.TemporaryDirectory(prefix="kindred-bench-") as tmp:
+        result = asyncio.run(run(chosen, Path(tmp)))
+    print_table(title(result), columns, report(result, args.quick))
+    payload = {
+        "name": name,
+        "quick": args.quick,
+        "environment": environment(),
+        "targets": targets,
+        "result": result,
+    }
+    path = write_json(name, payload, args.results_dir)
+    print(f"\nwritten to {path}")
+    return payload

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,12 +28,12 @@ from typing import Any
 if __package__ in (None, ""):  # `python3 benchmarks/bench_commands.py` from a fresh clone
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import environment, parse_args, print_table, write_json
 from benchmarks._harness import (
     BotProcess,
     GuildIds,
     percentile,
     prepare_database,
+    run_bot_benchmark,
     start_fake,
     verdict,
     wait_until,
@@ -197,27 +196,30 @@ def report(result: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    sizes = QUICK if args.quick else FULL
-    with tempfile.TemporaryDirectory(prefix="kindred-bench-") as tmp:
-        result = asyncio.run(run(sizes, Path(tmp)))
-    print_table(
-        f"Commands: {result['members']} members, {result['commands']:,} commands in "
-        f"{result['dispatch_seconds']:.1f} s ({result['achieved_per_second']:.0f}/s); "
-        f"bot CPU {result['bot_cpu_seconds']:.1f} s, errors logged {result['errors_logged']}",
-        ["command", "count", "p50 ms", "p99 ms", "max ms", "p99 / no-op", "target", "verdict"],
-        report(result, args.quick),
+    return run_bot_benchmark(
+        NAME,
+        argv,
+        description=__doc__.splitlines()[0],
+        sizes=(QUICK, FULL),
+        run=run,
+        title=lambda r: (
+            f"Commands: {r['members']} members, {r['commands']:,} commands in "
+            f"{r['dispatch_seconds']:.1f} s ({r['achieved_per_second']:.0f}/s); "
+            f"bot CPU {r['bot_cpu_seconds']:.1f} s, errors logged {r['errors_logged']}"
+        ),
+        columns=[
+            "command",
+            "count",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "p99 / no-op",
+            "target",
+            "verdict",
+        ],
+        report=report,
+        targets={"p99_vs_noop": TARGET_RATIO},
     )
-    payload = {
-        "name": NAME,
-        "quick": args.quick,
-        "environment": environment(),
-        "targets": {"p99_vs_noop": TARGET_RATIO},
-        "result": result,
-    }
-    path = write_json(NAME, payload, args.results_dir)
-    print(f"\nwritten to {path}")
-    return payload
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -30,11 +29,11 @@ from typing import Any
 if __package__ in (None, ""):  # `python3 benchmarks/bench_delivery.py` from a fresh clone
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import environment, parse_args, print_table, write_json
 from benchmarks._harness import (
     BotProcess,
     GuildIds,
     prepare_database,
+    run_bot_benchmark,
     start_fake,
     verdict,
     wait_until,
@@ -197,30 +196,20 @@ def report(result: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    sizes = QUICK if args.quick else FULL
-    with tempfile.TemporaryDirectory(prefix="kindred-bench-") as tmp:
-        result = asyncio.run(run(sizes, Path(tmp)))
-    print_table(
-        f"Delivery: a round of {result['members']:,} members, {RATE_LIMIT:.0f} requests/s "
-        f"global limit, {LATENCY * 1000:.0f} ms latency",
-        ["figure", "value", "target", "verdict"],
-        report(result, args.quick),
+    return run_bot_benchmark(
+        NAME,
+        argv,
+        description=__doc__.splitlines()[0],
+        sizes=(QUICK, FULL),
+        run=run,
+        title=lambda r: (
+            f"Delivery: a round of {r['members']:,} members, {RATE_LIMIT:.0f} requests/s "
+            f"global limit, {LATENCY * 1000:.0f} ms latency"
+        ),
+        columns=["figure", "value", "target", "verdict"],
+        report=report,
+        targets={"achieved_share_of_limit": TARGET_SHARE, "intros_lost": 0, "intros_duplicated": 0},
     )
-    payload = {
-        "name": NAME,
-        "quick": args.quick,
-        "environment": environment(),
-        "targets": {
-            "achieved_share_of_limit": TARGET_SHARE,
-            "intros_lost": 0,
-            "intros_duplicated": 0,
-        },
-        "result": result,
-    }
-    path = write_json(NAME, payload, args.results_dir)
-    print(f"\nwritten to {path}")
-    return payload
 
 
 if __name__ == "__main__":

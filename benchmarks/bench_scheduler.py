@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,12 +29,12 @@ from typing import Any
 if __package__ in (None, ""):  # `python3 benchmarks/bench_scheduler.py` from a fresh clone
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import environment, parse_args, print_table, write_json
 from benchmarks._harness import (
     BotProcess,
     GuildIds,
     chunks,
     prepare_database,
+    run_bot_benchmark,
     start_fake,
     verdict,
     wait_until,
@@ -252,30 +251,21 @@ def report(result: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    sizes = QUICK if args.quick else FULL
-    with tempfile.TemporaryDirectory(prefix="kindred-bench-") as tmp:
-        result = asyncio.run(run(sizes, Path(tmp)))
-    rows = report(result, args.quick)
-    print_table(
-        f"Scheduler: {result['guilds']:,} guilds with prompts due in the same second",
-        ["figure", "value", "target", "verdict"],
-        rows,
-    )
-    payload = {
-        "name": NAME,
-        "quick": args.quick,
-        "environment": environment(),
-        "targets": {
+    return run_bot_benchmark(
+        NAME,
+        argv,
+        description=__doc__.splitlines()[0],
+        sizes=(QUICK, FULL),
+        run=run,
+        title=lambda r: f"Scheduler: {r['guilds']:,} guilds with prompts due in the same second",
+        columns=["figure", "value", "target", "verdict"],
+        report=report,
+        targets={
             "due_to_last_post_seconds": TARGET_BURST_SECONDS,
             "idle_cpu_share": TARGET_IDLE_CPU_SHARE,
             "rss_mb": TARGET_RSS_MB,
         },
-        "result": result,
-    }
-    path = write_json(NAME, payload, args.results_dir)
-    print(f"\nwritten to {path}")
-    return payload
+    )
 
 
 if __name__ == "__main__":
