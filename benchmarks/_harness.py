@@ -252,16 +252,21 @@ def run_bot_benchmark(
     run: Callable[[dict[str, Any], Path], Awaitable[Result]],
     title: Callable[[Result], str],
     columns: list[str],
-    report: Callable[[Result, bool], list[dict[str, Any]]],
+    report: Callable[[Result], list[dict[str, Any]]],
     targets: dict[str, float],
 ) -> dict[str, Any]:
     """The `main()` of a bot benchmark: parse `--quick`, run in a temporary folder, print the
-    table, write `<name>.json`. `sizes` is (quick, full)."""
+    table, write `<name>.json`. `sizes` is (quick, full); the targets (and so the verdicts)
+    are for the full sizes only."""
     args = parse_args(description, argv)
     chosen = sizes[0] if args.quick else sizes[1]
     with tempfile.TemporaryDirectory(prefix="kindred-bench-") as tmp:
         result = asyncio.run(run(chosen, Path(tmp)))
-    print_table(title(result), columns, report(result, args.quick))
+    rows = report(result)
+    if args.quick:
+        for row in rows:
+            row["verdict"] = ""
+    print_table(title(result), columns, rows)
     payload = {
         "name": name,
         "quick": args.quick,
