@@ -45,7 +45,11 @@ class Job:
 
     @property
     def lateness(self) -> timedelta:
-        """How long after its due time the job started (zero or more)."""
+        """How long after its due time the job started (zero or more).
+
+        After a failure the job's due time is its retry time, so a handler that must know how
+        late its real slot is (the daily prompt, a pairing round) measures from that slot.
+        """
         return max(timedelta(0), self.started_at - self.due_at)
 
 

@@ -223,7 +223,6 @@ class DailyPoster:
             threads=settings.threads,
             message_id=None,
             thread_id=None,
-            sent_at=None,
         )
 
     def _next_values(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.schedules import format_hhmm, parse_hhmm
-from bot.timeutil import from_db, maybe_from_db
+from bot.timeutil import from_db
 
 from .pool import Suggestion
 
@@ -54,7 +54,6 @@ class PromptPost:
     threads: bool
     message_id: int | None
     thread_id: int | None
-    sent_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,5 +101,4 @@ def post_from_row(row: sqlite3.Row) -> PromptPost:
         threads=bool(row["threads"]),
         message_id=row["message_id"],
         thread_id=row["thread_id"],
-        sent_at=maybe_from_db(row["sent_at"]),
     )
