@@ -10,14 +10,12 @@ import discord
 
 from bot.helpdesk.models import DeliveryRefused, MessageKind, Outgoing
 
-from .._dm import dm_channel
+from .._sending import dm_channel, is_final_refusal
 from ._render import ask_embed, guild_name, topic_text
 from ._views import help_view, review_view
 
+
 #: Discord answers these when it will never accept the message (not worth retrying).
-_REFUSED = (discord.Forbidden, discord.NotFound)
-
-
 class DiscordHelpdeskSender:
     def __init__(self, client: discord.Client) -> None:
         self._client = client
@@ -33,7 +31,9 @@ class DiscordHelpdeskSender:
                 allowed_mentions=discord.AllowedMentions.none(),
                 nonce=message.nonce,
             )
-        except _REFUSED as exc:
+        except discord.HTTPException as exc:
+            if not is_final_refusal(exc):
+                raise  # passing: the outbox sends it again later
             reason = "DMs are closed" if exc.code == 50007 else f"Discord error {exc.code}"
             raise DeliveryRefused(f"{reason}: {exc.text or exc.status}") from exc
         return sent.id

@@ -19,8 +19,8 @@ from bot.pairing.models import (
     Notice,
 )
 
-from .._dm import dm_channel
 from .._members import MembersUnavailable, find_members
+from .._sending import dm_channel, is_final_refusal
 from ._render import announcement_text, checkin_text, intro_text, notice_text
 from ._views import checkin_view
 
@@ -34,14 +34,11 @@ def thread_name(group_id: int) -> str:
     return f"Kindred pairing #{group_id}"
 
 
-TOO_MANY_REQUESTS = 429
-
-
 def _final(exc: discord.HTTPException, what: str) -> Exception:
     """A 4xx will fail the same way again (DeliveryFailed: recorded as undelivered); a 5xx or a
     429 that outlived discord.py's own retries is passed on, so the delivery job retries later
     (with the same nonce) instead of leaving a member without an intro."""
-    if 400 <= exc.status < 500 and exc.status != TOO_MANY_REQUESTS:
+    if is_final_refusal(exc):
         return DeliveryFailed(f"{what}: Discord error {exc.code} ({exc.text or exc.status})")
     return exc
 

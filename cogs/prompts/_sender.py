@@ -9,7 +9,7 @@ import discord
 
 from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryDeferred, DeliveryFailed, Posted
 
-from .._dm import dm_channel
+from .._sending import dm_channel, is_final_refusal
 from ._render import COLOR, failure_reason, prompt_embed, thread_name
 
 log = logging.getLogger(__name__)
@@ -45,12 +45,12 @@ class DiscordPromptSender:
                 allowed_mentions=mentions,
                 nonce=delivery.nonce,
             )
-        except discord.DiscordServerError as exc:  # discord.py gave up retrying a 5xx
-            raise DeliveryDeferred(f"Discord server error {exc.status}") from exc
+        except discord.HTTPException as exc:
+            if is_final_refusal(exc):
+                raise DeliveryFailed(failure_reason(exc, delivery.channel_id)) from exc
+            raise DeliveryDeferred(f"Discord error {exc.status}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryDeferred(f"network error: {exc!r}") from exc
-        except discord.HTTPException as exc:
-            raise DeliveryFailed(failure_reason(exc, delivery.channel_id)) from exc
         if not delivery.threads:
             return Posted(message.id)
         try:

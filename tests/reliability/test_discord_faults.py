@@ -121,6 +121,25 @@ async def test_server_errors_are_retried_and_the_post_appears_once(kindred, stat
     assert (await post_rows(kindred))[0] == ("2026-03-02", "sent")
 
 
+async def test_a_429_that_outlasts_discord_py_retries_is_posted_a_minute_later(kindred):
+    """Under a busy rate limit discord.py gives up after five 429s in a row and raises; that is
+    a passing condition, not a refusal: the day's prompt must still go out, once."""
+    fake = kindred.fake
+    await schedule_prompts(kindred)
+    fake.inject_429(POST_ROUTE, count=5, retry_after=0.05)
+
+    await kindred.advance(timedelta(minutes=31))
+    await fake.wait_for(lambda f: f.count_429 >= 5, 10)
+    await kindred.settle()
+    assert prompt_posts(kindred) == []
+    for _ in range(3):
+        await kindred.advance(timedelta(minutes=1))
+    await until_settled(kindred, lambda: len(prompt_posts(kindred)) == 1)
+
+    assert len(prompt_posts(kindred)) == 1
+    assert (await post_rows(kindred))[0] == ("2026-03-02", "sent")
+
+
 async def test_a_permanent_refusal_is_recorded_and_not_retried_in_a_loop(kindred):
     fake = kindred.fake
     await schedule_prompts(kindred)
