@@ -9,6 +9,7 @@ from __future__ import annotations
 import discord
 
 TOO_MANY_REQUESTS = 429
+CANNOT_DM = 50007  # Discord's code when a member does not accept DMs from the bot
 
 
 async def dm_channel(client: discord.Client, user_id: int) -> discord.DMChannel:
@@ -27,3 +28,9 @@ def is_final_refusal(exc: discord.HTTPException) -> bool:
     the message stays claimed and is sent again later with the same nonce.
     """
     return 400 <= exc.status < 500 and exc.status != TOO_MANY_REQUESTS
+
+
+def refusal_reason(exc: discord.HTTPException) -> str:
+    """A refused DM or message in words an admin can act on."""
+    reason = "DMs are closed" if exc.code == CANNOT_DM else f"Discord error {exc.code}"
+    return f"{reason}: {exc.text or exc.status}"

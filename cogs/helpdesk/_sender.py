@@ -10,7 +10,7 @@ import discord
 
 from bot.helpdesk.models import DeliveryRefused, MessageKind, Outgoing
 
-from .._sending import dm_channel, is_final_refusal
+from .._sending import dm_channel, is_final_refusal, refusal_reason
 from ._render import ask_embed, guild_name, topic_text
 from ._views import help_view, review_view
 
@@ -34,8 +34,7 @@ class DiscordHelpdeskSender:
         except discord.HTTPException as exc:
             if not is_final_refusal(exc):
                 raise  # passing: the outbox sends it again later
-            reason = "DMs are closed" if exc.code == 50007 else f"Discord error {exc.code}"
-            raise DeliveryRefused(f"{reason}: {exc.text or exc.status}") from exc
+            raise DeliveryRefused(refusal_reason(exc)) from exc
         return sent.id
 
     async def _target(self, message: Outgoing) -> discord.abc.Messageable:

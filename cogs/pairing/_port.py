@@ -20,11 +20,10 @@ from bot.pairing.models import (
 )
 
 from .._members import MembersUnavailable, find_members
-from .._sending import dm_channel, is_final_refusal
+from .._sending import CANNOT_DM, dm_channel, is_final_refusal
 from ._render import announcement_text, checkin_text, intro_text, notice_text
 from ._views import checkin_view
 
-CANNOT_DM = 50007
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_ARCHIVE_MINUTES = 10080  # a week: the length of a round
 

@@ -9,7 +9,7 @@ import discord
 
 from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryDeferred, DeliveryFailed, Posted
 
-from .._sending import dm_channel, is_final_refusal
+from .._sending import dm_channel, is_final_refusal, refusal_reason
 from ._render import COLOR, failure_reason, prompt_embed, thread_name
 
 log = logging.getLogger(__name__)
@@ -81,5 +81,4 @@ class DiscordPromptSender:
                 nonce=notice.nonce,
             )
         except discord.HTTPException as exc:
-            reason = "DMs are closed" if exc.code == 50007 else f"Discord error {exc.code}"
-            raise DeliveryFailed(reason) from exc
+            raise DeliveryFailed(refusal_reason(exc)) from exc
