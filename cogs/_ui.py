@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,23 @@ class KindredView(discord.ui.View):
         self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
     ) -> None:
         await render_error(interaction, error)
+
+
+ItemCallback = Callable[[Any, discord.Interaction], Awaitable[None]]
+
+
+def shows_errors(callback: ItemCallback) -> ItemCallback:
+    """For a `DynamicItem`'s callback: discord.py runs dynamic items in a plain `View` whose
+    `on_error` only logs, so errors are rendered here, like every command error."""
+
+    @functools.wraps(callback)
+    async def wrapper(self: Any, interaction: discord.Interaction) -> None:
+        try:
+            await callback(self, interaction)
+        except Exception as error:
+            await render_error(interaction, error)
+
+    return wrapper
 
 
 class OwnerOnlyView(KindredView):

@@ -13,7 +13,9 @@ from typing import Any
 import discord
 
 from bot.helpdesk.ledger import HelpdeskService
-from bot.interactions import render_error, reply
+from bot.interactions import reply
+
+from .._ui import shows_errors
 
 
 def _ledger(interaction: discord.Interaction) -> HelpdeskService:
@@ -43,24 +45,21 @@ class HelpButton(
     ) -> HelpButton:
         return cls(int(match["guild"]), int(match["number"]))
 
+    @shows_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        # Dynamic items get a plain View whose on_error only logs; render errors here.
-        try:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            offered = await _ledger(interaction).offer_help(
-                self.guild_id, self.number, interaction.user.id
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        offered = await _ledger(interaction).offer_help(
+            self.guild_id, self.number, interaction.user.id
+        )
+        asker = f"<@{offered.ask.user_id}>"
+        if offered.first_time:
+            text = (
+                f"Thank you! {asker} now knows by DM that you can help with "
+                f"`{offered.ask.ref}`. Feel free to message them directly."
             )
-            asker = f"<@{offered.ask.user_id}>"
-            if offered.first_time:
-                text = (
-                    f"Thank you! {asker} now knows by DM that you can help with "
-                    f"`{offered.ask.ref}`. Feel free to message them directly."
-                )
-            else:
-                text = f"You already offered on `{offered.ask.ref}`; {asker} knows."
-            await reply(interaction, text)
-        except Exception as error:
-            await render_error(interaction, error)
+        else:
+            text = f"You already offered on `{offered.ask.ref}`; {asker} knows."
+        await reply(interaction, text)
 
 
 def help_view(guild_id: int, number: int) -> discord.ui.View:
@@ -94,18 +93,16 @@ class ReviewButton(
     ) -> ReviewButton:
         return cls(int(match["guild"]), int(match["number"]), match["action"])
 
+    @shows_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            closed = await _ledger(interaction).review_answer(
-                self.guild_id, self.number, interaction.user.id, keep_open=self.keep
-            )
-            if closed is None:
-                text = "Kept open. I'll check with you again in two weeks."
-            else:
-                text = f"`{closed.ref}` is closed. I hope it worked out!"
-            await reply(interaction, text)
-        except Exception as error:
-            await render_error(interaction, error)
+        closed = await _ledger(interaction).review_answer(
+            self.guild_id, self.number, interaction.user.id, keep_open=self.keep
+        )
+        if closed is None:
+            text = "Kept open. I'll check with you again in two weeks."
+        else:
+            text = f"`{closed.ref}` is closed. I hope it worked out!"
+        await reply(interaction, text)
 
 
 def review_view(guild_id: int, number: int) -> discord.ui.View:

@@ -7,10 +7,11 @@ from typing import Any
 
 import discord
 
-from bot.interactions import render_error, reply
+from bot.interactions import reply
 from bot.pairing.models import ANSWERS, Answer
 from bot.pairing.service import PairingService
 
+from .._ui import shows_errors
 from ._render import ANSWER_WORDS
 
 _LABELS: dict[str, tuple[str, discord.ButtonStyle]] = {
@@ -51,21 +52,18 @@ class CheckinButton(
         assert answer in ANSWERS
         return cls(int(match["round"]), answer)  # type: ignore[arg-type]
 
+    @shows_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        # Dynamic items get a plain View whose on_error only logs, so errors are shown here.
-        try:
-            service: PairingService = interaction.client.services.pairing  # type: ignore[attr-defined]
-            ack = await service.answer_checkin(self.round_id, interaction.user.id, self.answer)
-            thanks = {
-                "met": "Wonderful, thank you for telling me!",
-                "not_yet": "No worries, there is still time.",
-                "skipped": "Thanks for letting me know; see you next round.",
-            }[ack.answer]
-            changed = "" if ack.changed else " (that was already your answer)"
-            await reply(
-                interaction,
-                f"Recorded: {ANSWER_WORDS[ack.answer]}{changed}. {thanks} "
-                "You can change it with the buttons.",
-            )
-        except Exception as error:
-            await render_error(interaction, error)
+        service: PairingService = interaction.client.services.pairing  # type: ignore[attr-defined]
+        ack = await service.answer_checkin(self.round_id, interaction.user.id, self.answer)
+        thanks = {
+            "met": "Wonderful, thank you for telling me!",
+            "not_yet": "No worries, there is still time.",
+            "skipped": "Thanks for letting me know; see you next round.",
+        }[ack.answer]
+        changed = "" if ack.changed else " (that was already your answer)"
+        await reply(
+            interaction,
+            f"Recorded: {ANSWER_WORDS[ack.answer]}{changed}. {thanks} "
+            "You can change it with the buttons.",
+        )

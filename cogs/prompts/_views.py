@@ -7,11 +7,12 @@ from typing import Any
 
 import discord
 
-from bot.interactions import render_error, reply
+from bot.interactions import reply
 from bot.prompts.pool import PoolPage, Suggestion
 from bot.prompts.service import PromptService
 
 from .._admin import require_manage_guild
+from .._ui import shows_errors
 from ._render import COLOR, pool_line
 
 
@@ -69,15 +70,8 @@ class SuggestionDecision(
     ) -> SuggestionDecision:
         return cls(match["action"], int(match["id"]))
 
+    @shows_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        # discord.py gives dynamic items a plain View whose on_error only logs, so errors
-        # (including the permission check) are rendered here.
-        try:
-            await self._decide(interaction)
-        except Exception as error:
-            await render_error(interaction, error)
-
-    async def _decide(self, interaction: discord.Interaction) -> None:
         require_manage_guild(interaction)
         assert interaction.guild_id is not None
         service: PromptService = interaction.client.services.prompts  # type: ignore[attr-defined]
