@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .clock import Clock
-from .db import Database
+from .db import Database, Transaction
 from .scheduler import Job, Scheduler
 from .timeutil import from_db, to_db
 from .timezones import resolve_timezone
@@ -26,6 +26,14 @@ PURGE_JOB = "guild.purge"
 
 def purge_key(guild_id: int) -> str:
     return f"guild.purge:{guild_id}"
+
+
+async def ensure_guild_row(tx: Transaction, guild_id: int, now: datetime) -> None:
+    """Feature rows reference `guilds`; inside a feature's own transaction, make sure the row
+    exists (it normally does since the bot became ready)."""
+    await tx.execute(
+        "INSERT OR IGNORE INTO guilds (guild_id, joined_at) VALUES (?, ?)", (guild_id, to_db(now))
+    )
 
 
 class GuildService:
@@ -41,7 +49,14 @@ class GuildService:
 
     async def joined(self, guild_id: int) -> None:
         """The bot is in this guild: make sure its row exists and is not marked as left."""
-        await self.reconcile([guild_id], complete=False)
+        async with self._db.transaction() as tx:
+            await ensure_guild_row(tx, guild_id, self._clock.now())
+            returned = await tx.execute(
+                "UPDATE guilds SET left_at = NULL WHERE guild_id = ? AND left_at IS NOT NULL",
+                (guild_id,),
+            )
+            if returned.rowcount:
+                await tx.execute("DELETE FROM jobs WHERE key = ?", (purge_key(guild_id),))
 
     async def left(self, guild_id: int) -> None:
         """The bot left (or was removed): keep the data for the retention period, then purge."""
@@ -55,12 +70,9 @@ class GuildService:
                 purge_key(guild_id), PURGE_JOB, now + RETENTION_AFTER_LEAVING
             )
 
-    async def reconcile(self, present_guild_ids: Iterable[int], *, complete: bool = True) -> None:
-        """Record which guilds the bot is in, in one transaction (startup sees thousands).
-
-        With `complete`, the list is every guild the bot is in, so known guilds missing from it
-        were left while the bot was offline.
-        """
+    async def reconcile(self, present_guild_ids: Iterable[int]) -> None:
+        """Record which guilds the bot is in, in one transaction (startup sees thousands);
+        known guilds missing from the list were left while the bot was offline."""
         present = set(present_guild_ids)
         now = self._clock.now()
         rows = await self._db.fetchall("SELECT guild_id, left_at FROM guilds")
@@ -68,8 +80,6 @@ class GuildService:
         new = [(gid, to_db(now)) for gid in present if gid not in known]
         returned = [(gid,) for gid in present if gid in known and known[gid] is not None]
         gone = [gid for gid, left in known.items() if left is None and gid not in present]
-        if not complete:
-            gone = []
         async with self._db.transaction() as tx:
             await tx.executemany(
                 "INSERT OR IGNORE INTO guilds (guild_id, joined_at) VALUES (?, ?)", new

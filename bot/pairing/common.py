@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
-
-from bot.db import Transaction
-from bot.timeutil import to_db
+from datetime import timedelta
 
 ROUND_JOB = "pairing.round"
 DELIVER_JOB = "pairing.deliver"
@@ -43,11 +40,3 @@ def round_seed(guild_id: int, key: str) -> int:
 UNAVAILABLE = (
     "I could not check this server's members with Discord just now. Please try again in a minute."
 )
-
-
-async def ensure_guild(tx: Transaction, guild_id: int, now: datetime) -> None:
-    """Feature rows reference `guilds`; the row normally exists already (on_ready reconcile)."""
-    await tx.execute(
-        "INSERT OR IGNORE INTO guilds (guild_id, joined_at) VALUES (?, ?)",
-        (guild_id, to_db(now)),
-    )

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import UserError
+from bot.guilds import ensure_guild_row
 from bot.scheduler import Scheduler
 from bot.timeutil import from_db, maybe_from_db, to_db
 
-from .common import MAX_PAUSE_WEEKS, ensure_guild, round_job_key
+from .common import MAX_PAUSE_WEEKS, round_job_key
 from .models import MemberStatus
 from .schedule import RoundSchedule
 
@@ -36,7 +37,7 @@ class Membership:
             )
         now = self._clock.now()
         async with self._db.transaction() as tx:
-            await ensure_guild(tx, guild_id, now)
+            await ensure_guild_row(tx, guild_id, now)
             cursor = await tx.execute(
                 "INSERT OR IGNORE INTO pairing_members (guild_id, user_id, joined_at) "
                 "VALUES (?, ?, ?)",
@@ -79,7 +80,7 @@ class Membership:
             raise UserError("You cannot avoid yourself. Pick another member.")
         now = self._clock.now()
         async with self._db.transaction() as tx:
-            await ensure_guild(tx, guild_id, now)
+            await ensure_guild_row(tx, guild_id, now)
             cursor = await tx.execute(
                 "INSERT OR IGNORE INTO pairing_blocks "
                 "(guild_id, user_id, blocked_user_id, created_at) VALUES (?, ?, ?, ?)",

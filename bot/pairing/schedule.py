@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import UserError
-from bot.guilds import GuildService
+from bot.guilds import GuildService, ensure_guild_row
 from bot.scheduler import Scheduler
 from bot.schedules import CADENCES, WEEKDAYS, format_hhmm, next_round_slot, parse_hhmm, round_anchor
 from bot.timeutil import to_db
 
-from .common import ROUND_JOB, SLOT_LOOKBACK, ensure_guild, round_job_key
+from .common import ROUND_JOB, SLOT_LOOKBACK, round_job_key
 from .models import PairingSettings
 
 
@@ -67,7 +67,7 @@ class RoundSchedule:
         now = self._clock.now()
         anchor = round_anchor(now, tz, weekday, at)
         async with self._db.transaction() as tx:
-            await ensure_guild(tx, guild_id, now)
+            await ensure_guild_row(tx, guild_id, now)
             await tx.execute(
                 """
                 INSERT INTO pairing_settings
