@@ -32,11 +32,12 @@ async def reply(
 
 def user_message(error: BaseException) -> str | None:
     """The member-facing text for an error the member can act on, or None if it is a bug."""
-    if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
-        cause = error.__cause__ if isinstance(error, app_commands.TransformerError) else None
-        if isinstance(error, app_commands.TransformerError) and not isinstance(cause, UserError):
-            return f"`{str(error.value)[:80]}` is not a valid {error.type.name} here."
-        error = error.__cause__ if cause else error.original
+    if isinstance(error, app_commands.TransformerError):
+        if isinstance(error.__cause__, UserError):
+            return str(error.__cause__)
+        return f"`{str(error.value)[:80]}` is not a valid {error.type.name} here."
+    if isinstance(error, app_commands.CommandInvokeError):
+        error = error.original
     if isinstance(error, UserError):
         return str(error)
     if isinstance(error, app_commands.NoPrivateMessage):
