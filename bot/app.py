@@ -14,6 +14,8 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from cogs._admin import AdminGroup
+
 from .clock import SystemClock
 from .db import Database, migrate
 from .interactions import KindredTree
@@ -76,8 +78,6 @@ class Kindred(commands.Bot):
 
     def _mount_admin_groups(self) -> None:
         """Move every cog's `AdminGroup` (e.g. `prompts`) under the `/admin` command."""
-        from cogs._admin import AdminGroup
-
         admin = self.tree.get_command("admin")
         if not isinstance(admin, discord.app_commands.Group):
             raise RuntimeError("the admin cog must be loaded before mounting admin groups")
