@@ -14,12 +14,11 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from cogs._admin import AdminGroup
-
 from .clock import SystemClock
 from .db import Database, migrate
-from .interactions import KindredTree
-from .ratelimits import throttle_bucket_sweep
+from .edge.admin import AdminGroup
+from .edge.interactions import KindredTree
+from .edge.ratelimits import throttle_bucket_sweep
 from .scheduler import Scheduler
 from .services import Services, build_services
 from .settings import Settings

@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.interactions import render_error, reply
+from bot.edge.interactions import render_error, reply
 
 
 class KindredView(discord.ui.View):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import Kindred
-from bot.interactions import reply
+from bot.edge.interactions import reply
 
 from .render import feature_line
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
 
 INTRO = (
     "Kindred helps this community grow together: a daily growth prompt to reflect on, "

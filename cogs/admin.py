@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import Kindred
+from bot.edge.admin import require_manage_guild
+from bot.edge.interactions import reply
 from bot.export import GuildExport
-from bot.interactions import reply
 from bot.overview import guild_overview
 from bot.timezones import suggest_timezones
 
-from ._admin import require_manage_guild
 from .render import overview_embed
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
 
 FILES_PER_MESSAGE = 10  # Discord's limit of attachments on one message
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord.ext import commands
 
-from bot.app import Kindred
+if TYPE_CHECKING:
+    from bot.app import Kindred
 
 
 class Lifecycle(commands.Cog):

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import Kindred
-from bot.interactions import reply
+from bot.edge.interactions import reply
 from bot.privacy import PURGE_AFTER_LEAVING, MemberData
 
 from ._members import find_members
 from ._ui import OwnerOnlyView
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
 
 log = logging.getLogger(__name__)
 CONFIRM_SECONDS = 120

@@ -7,26 +7,25 @@ take longer than Discord's three seconds to answer.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import Kindred
+from bot.edge.admin import AdminGroup, has_manage_guild
+from bot.edge.interactions import reply
 from bot.errors import UserError
-from bot.interactions import reply
 
-from .._admin import AdminGroup
 from .._ui import Pager, Shown
 from ._render import board_embed, report_embed, topic_text
 from ._sender import DiscordHelpdeskSender
 from ._views import HelpButton, ReviewButton
 
+if TYPE_CHECKING:
+    from bot.app import Kindred
+
 DYNAMIC_ITEMS = (HelpButton, ReviewButton)
-
-
-def _is_admin(interaction: discord.Interaction) -> bool:
-    permissions = interaction.permissions
-    return permissions.manage_guild or permissions.administrator
 
 
 class Helpdesk(commands.Cog):
@@ -50,7 +49,7 @@ class Helpdesk(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        topics = await self.ledger.suggest_topics(interaction.guild_id, current)
+        topics = await self.ledger.asks.suggest_topics(interaction.guild_id, current)
         return [app_commands.Choice(name=t, value=t) for t in topics]
 
     # ------------------------------------------------------------------ members
@@ -64,7 +63,9 @@ class Helpdesk(commands.Cog):
     async def ask(self, interaction: discord.Interaction, topic: str, details: str) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        created = await self.ledger.ask(interaction.guild_id, interaction.user.id, topic, details)
+        created = await self.ledger.asks.ask(
+            interaction.guild_id, interaction.user.id, topic, details
+        )
         ref = created.ask.ref
         lines = [f"Your ask `{ref}` on {topic_text(created.ask.topic)} is recorded."]
         if created.posted_to_channel_id:
@@ -88,7 +89,7 @@ class Helpdesk(commands.Cog):
         self, interaction: discord.Interaction, topic: str, details: str | None = None
     ) -> None:
         assert interaction.guild_id is not None
-        recorded = await self.ledger.offer(
+        recorded = await self.ledger.offers.offer(
             interaction.guild_id, interaction.user.id, topic, details
         )
         offer = recorded.offer
@@ -109,7 +110,7 @@ class Helpdesk(commands.Cog):
         guild_id = interaction.guild_id
 
         async def show(index: int) -> Shown:
-            page = await self.ledger.board(guild_id, topic, index)
+            page = await self.ledger.board.page(guild_id, topic, index)
             return Shown(board_embed(page), page.page, page.pages)
 
         first = await show(0)
@@ -138,10 +139,10 @@ class Helpdesk(commands.Cog):
         if helper is not None and helper.bot:
             raise UserError("Choose the member who helped you; bots can't be thanked.")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        closed = await self.ledger.resolve(
+        closed = await self.ledger.closing.resolve(
             interaction.guild_id,
             interaction.user.id,
-            _is_admin(interaction),
+            has_manage_guild(interaction),
             request_id,
             helper.id if helper else None,
             note,
@@ -156,8 +157,8 @@ class Helpdesk(commands.Cog):
     @app_commands.guild_only()
     async def withdraw(self, interaction: discord.Interaction, request_id: str) -> None:
         assert interaction.guild_id is not None
-        closed = await self.ledger.withdraw(
-            interaction.guild_id, interaction.user.id, _is_admin(interaction), request_id
+        closed = await self.ledger.closing.withdraw(
+            interaction.guild_id, interaction.user.id, has_manage_guild(interaction), request_id
         )
         topic = topic_text(closed.topic)
         await reply(interaction, f"The {closed.kind} `{closed.ref}` on {topic} is withdrawn.")
@@ -184,5 +185,5 @@ class Helpdesk(commands.Cog):
     @admin_helpdesk.command(name="report", description="Asks and offers by topic")
     async def admin_report(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        report = await self.ledger.report(interaction.guild_id)
+        report = await self.ledger.board.report(interaction.guild_id)
         await reply(interaction, embed=report_embed(report))

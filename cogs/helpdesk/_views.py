@@ -12,8 +12,8 @@ from typing import Any
 
 import discord
 
+from bot.edge.interactions import reply
 from bot.helpdesk.ledger import HelpdeskService
-from bot.interactions import reply
 
 from .._ui import shows_errors
 

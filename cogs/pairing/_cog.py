@@ -7,20 +7,22 @@ to twice here.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import Kindred
-from bot.interactions import reply
+from bot.edge.admin import AdminGroup
+from bot.edge.interactions import reply
 from bot.schedules import WEEKDAYS
 
-from .._admin import AdminGroup
 from ._port import DiscordPairingPort
 from ._render import mentions, plan_lines, stats_embed, status_text, when
 from ._views import CheckinButton
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
 
 WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=i) for i, name in enumerate(WEEKDAYS)]
 THREAD_PERMISSIONS = ("send_messages", "create_private_threads", "send_messages_in_threads")
@@ -38,10 +40,10 @@ class Pairing(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(CheckinButton)
-        await self.service.attach(DiscordPairingPort(self.bot))
+        await self.service.rounds.attach(DiscordPairingPort(self.bot))
 
     async def cog_unload(self) -> None:
-        self.service.detach()
+        self.service.rounds.detach()
         self.bot.remove_dynamic_items(CheckinButton)
 
     # -- members -----------------------------------------------------------------------------
@@ -50,10 +52,12 @@ class Pairing(commands.Cog):
     async def join(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         roles = getattr(interaction.user, "roles", [])
-        joined = await self.service.join(
+        joined = await self.service.membership.join(
             interaction.guild_id, interaction.user.id, frozenset(r.id for r in roles)
         )
-        status = await self.service.member_status(interaction.guild_id, interaction.user.id)
+        status = await self.service.membership.member_status(
+            interaction.guild_id, interaction.user.id
+        )
         first = "You're in!" if joined else "You were already in."
         nxt = f" The next round is {when(status.next_round_at)}." if status.next_round_at else ""
         await reply(
@@ -65,7 +69,7 @@ class Pairing(commands.Cog):
     @pair.command(name="leave", description="Opt out of pairing rounds")
     async def leave(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await self.service.leave(interaction.guild_id, interaction.user.id)
+        await self.service.membership.leave(interaction.guild_id, interaction.user.id)
         await reply(interaction, "You've left pairing; no further rounds. `/pair join` to return.")
 
     @pair.command(name="pause", description="Skip rounds for a few weeks")
@@ -74,7 +78,9 @@ class Pairing(commands.Cog):
         self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, 12]
     ) -> None:
         assert interaction.guild_id is not None
-        until = await self.service.pause_member(interaction.guild_id, interaction.user.id, weeks)
+        until = await self.service.membership.pause_member(
+            interaction.guild_id, interaction.user.id, weeks
+        )
         await reply(
             interaction, f"Paused until {when(until)}. You'll be back in rounds after that."
         )
@@ -82,20 +88,24 @@ class Pairing(commands.Cog):
     @pair.command(name="resume", description="End your pause now")
     async def resume(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await self.service.resume_member(interaction.guild_id, interaction.user.id)
+        await self.service.membership.resume_member(interaction.guild_id, interaction.user.id)
         await reply(interaction, "Welcome back! You're in the next round.")
 
     @pair.command(name="status", description="Your pairing: opted in, paused, partners, next round")
     async def status(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        status = await self.service.member_status(interaction.guild_id, interaction.user.id)
+        status = await self.service.membership.member_status(
+            interaction.guild_id, interaction.user.id
+        )
         await reply(interaction, status_text(status))
 
     @pair.command(name="avoid", description="Never pair me with this member (they are not told)")
     @app_commands.describe(member="The member you don't want to be paired with")
     async def avoid(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
-        added = await self.service.avoid(interaction.guild_id, interaction.user.id, member.id)
+        added = await self.service.membership.avoid(
+            interaction.guild_id, interaction.user.id, member.id
+        )
         already = "" if added else " (you had already asked for this)"
         await reply(
             interaction,
@@ -107,7 +117,7 @@ class Pairing(commands.Cog):
     @app_commands.describe(member="The member you may be paired with again")
     async def unavoid(self, interaction: discord.Interaction, member: discord.Member) -> None:
         assert interaction.guild_id is not None
-        await self.service.unavoid(interaction.guild_id, interaction.user.id, member.id)
+        await self.service.membership.unavoid(interaction.guild_id, interaction.user.id, member.id)
         await reply(interaction, f"Done: you may be paired with {member.mention} again.")
 
     # -- admins -------------------------------------------------------------------------------
@@ -131,7 +141,7 @@ class Pairing(commands.Cog):
         role: discord.Role | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        next_at = await self.service.configure(
+        next_at = await self.service.schedule.configure(
             interaction.guild_id,
             channel_id=channel.id,
             cadence=cadence,
@@ -158,7 +168,7 @@ class Pairing(commands.Cog):
     @admin_pairing.command(name="pause", description="Stop pairing rounds")
     async def pause_rounds(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await self.service.set_paused(interaction.guild_id, True)
+        await self.service.schedule.set_paused(interaction.guild_id, True)
         await reply(
             interaction, "Pairing rounds are paused. `/admin pairing resume` restarts them."
         )
@@ -166,7 +176,7 @@ class Pairing(commands.Cog):
     @admin_pairing.command(name="resume", description="Restart pairing rounds")
     async def resume_rounds(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        next_at = await self.service.set_paused(interaction.guild_id, False)
+        next_at = await self.service.schedule.set_paused(interaction.guild_id, False)
         nxt = f" The next round is {when(next_at)}." if next_at else ""
         await reply(interaction, f"Pairing rounds are back on.{nxt}")
 
@@ -174,7 +184,7 @@ class Pairing(commands.Cog):
     async def run_now(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        started = await self.service.run_now(interaction.guild_id, interaction.id)
+        started = await self.service.rounds.run_now(interaction.guild_id, interaction.id)
         plan = started.plan
         pairs = sum(1 for g in plan.groups if len(g) == 2)
         trios = len(plan.groups) - pairs
@@ -191,7 +201,7 @@ class Pairing(commands.Cog):
     async def preview(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        plan = await self.service.preview(interaction.guild_id)
+        plan = await self.service.rounds.preview(interaction.guild_id)
         if plan.pool_size == 0:
             await reply(interaction, "Nobody is in the pool right now (members `/pair join`).")
             return
@@ -204,5 +214,5 @@ class Pairing(commands.Cog):
     @admin_pairing.command(name="stats", description="Rounds, pairs, check-ins, undelivered intros")
     async def stats(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        stats = await self.service.stats(interaction.guild_id)
+        stats = await self.service.overview.stats(interaction.guild_id)
         await reply(interaction, embed=stats_embed(stats))

@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from bot.interactions import reply
+from bot.edge.interactions import reply
 from bot.pairing.models import ANSWERS, Answer
 from bot.pairing.service import PairingService
 

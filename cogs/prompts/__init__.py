@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from bot.app import Kindred
+from typing import TYPE_CHECKING
 
 from ._cog import Prompts
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
 
 
 async def setup(bot: Kindred) -> None:

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import Kindred
+from bot.edge.admin import AdminGroup
+from bot.edge.interactions import reply
 from bot.errors import UserError
-from bot.interactions import reply
 from bot.prompts.importing import MAX_IMPORT_BYTES, MAX_PROMPT_LENGTH
 from bot.prompts.pool import ImportReport
 from bot.prompts.records import PromptPost
 
-from .._admin import AdminGroup
 from .._ui import Pager, Shown
 from ._render import post_links, prompt_embed, shorten
 from ._sender import DiscordPromptSender
 from ._views import SuggestionDecision, pool_embed, review_view, suggestion_embed
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
 
 REVIEW_BATCH = 5  # five rows of buttons is all a message can hold
 REPORT_LINES = 15
@@ -104,7 +107,7 @@ class Prompts(commands.Cog):
         assert interaction.guild is not None
         if role is not None and role.is_default():
             raise UserError("Prompts never ping @everyone. Choose a specific role, or none.")
-        settings, next_at = await self.service.schedule(
+        settings, next_at = await self.service.schedule.configure(
             interaction.guild.id,
             channel_id=channel.id,
             time_text=time,
@@ -125,13 +128,13 @@ class Prompts(commands.Cog):
     @admin_prompts.command(name="pause", description="Stop the daily post")
     async def pause(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        await self.service.pause(interaction.guild_id)
+        await self.service.schedule.pause(interaction.guild_id)
         await reply(interaction, "Daily prompts are paused. /admin prompts resume restarts them.")
 
     @admin_prompts.command(name="resume", description="Restart the daily post")
     async def resume(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        next_at = await self.service.resume(interaction.guild_id)
+        next_at = await self.service.schedule.resume(interaction.guild_id)
         await reply(interaction, f"Daily prompts are back on. The next one comes {when(next_at)}.")
 
     @admin_prompts.command(name="add", description="Add a prompt of your own to the pool")
@@ -207,7 +210,7 @@ class Prompts(commands.Cog):
     async def post_now(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
-        post = await self.service.post_now(interaction.guild_id)
+        post = await self.service.daily.post_now(interaction.guild_id)
         await reply(interaction, post_now_summary(post))
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import discord
 
-from bot.interactions import reply
+from bot.edge.admin import require_manage_guild
+from bot.edge.interactions import reply
 from bot.prompts.pool import PoolPage, Suggestion
 from bot.prompts.service import PromptService
 
-from .._admin import require_manage_guild
 from .._ui import shows_errors
 from ._render import COLOR, pool_line
 

@@ -4,7 +4,7 @@ import asyncio
 
 import discord
 
-from bot.ratelimits import throttle_bucket_sweep
+from bot.edge.ratelimits import throttle_bucket_sweep
 
 
 class Ticker:

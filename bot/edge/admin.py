@@ -12,12 +12,18 @@ import discord
 from discord import app_commands
 
 
+def has_manage_guild(interaction: discord.Interaction) -> bool:
+    """Whether the member may manage this server (Manage Server or Administrator), for
+    commands that show admins more (e.g. another member's request ids)."""
+    permissions = interaction.permissions
+    return permissions.manage_guild or permissions.administrator
+
+
 def require_manage_guild(interaction: discord.Interaction) -> bool:
     """Allow members with Manage Server (or Administrator) in this guild; refuse everyone else."""
     if interaction.guild is None:
         raise app_commands.NoPrivateMessage()
-    permissions = interaction.permissions
-    if not (permissions.manage_guild or permissions.administrator):
+    if not has_manage_guild(interaction):
         raise app_commands.MissingPermissions(["manage_guild"])
     return True
 
