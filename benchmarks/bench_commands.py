@@ -53,7 +53,7 @@ SEED = 7
 
 async def configure(services: Services, ids: GuildIds) -> None:
     now = services.clock.now()
-    await services.prompts.schedule(
+    await services.prompts.schedule.configure(
         ids.guild_id,
         channel_id=ids.prompts,
         time_text="07:00",
@@ -61,7 +61,7 @@ async def configure(services: Services, ids: GuildIds) -> None:
         threads=True,
         role_id=None,
     )
-    await services.pairing.configure(
+    await services.pairing.schedule.configure(
         ids.guild_id,
         channel_id=ids.pairing,
         cadence="weekly",
@@ -71,9 +71,9 @@ async def configure(services: Services, ids: GuildIds) -> None:
     )
     await services.helpdesk.set_channel(ids.guild_id, ids.help)
     for number, user_id in enumerate(ids.members):
-        await services.pairing.join(ids.guild_id, user_id, frozenset())
+        await services.pairing.membership.join(ids.guild_id, user_id, frozenset())
         if number % 3 == 0:
-            await services.helpdesk.offer(ids.guild_id, user_id, TOPICS[number % 5], None)
+            await services.helpdesk.offers.offer(ids.guild_id, user_id, TOPICS[number % 5], None)
 
 
 async def populate(fake: FakeDiscord, ids: GuildIds) -> None:

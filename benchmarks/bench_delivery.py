@@ -53,7 +53,7 @@ EXEMPT = ("/interactions/", "/webhooks/")  # interaction responses are not globa
 
 async def configure(services: Services, ids: GuildIds) -> None:
     now = services.clock.now()
-    await services.pairing.configure(
+    await services.pairing.schedule.configure(
         ids.guild_id,
         channel_id=ids.pairing,
         cadence="weekly",
@@ -62,7 +62,7 @@ async def configure(services: Services, ids: GuildIds) -> None:
         role_id=None,
     )
     for user_id in ids.members:
-        await services.pairing.join(ids.guild_id, user_id, frozenset())
+        await services.pairing.membership.join(ids.guild_id, user_id, frozenset())
 
 
 def intro_counts(fake: FakeDiscord, members: tuple[int, ...]) -> Counter[int]:

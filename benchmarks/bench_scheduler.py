@@ -58,7 +58,7 @@ async def configure(services: Services, world: list[GuildIds], slot: datetime) -
     """Daily prompts at `slot`'s minute (weekends too) and weekly rounds in every guild."""
     post_time = format_hhmm(slot.time())
     for ids in world:
-        await services.prompts.schedule(
+        await services.prompts.schedule.configure(
             ids.guild_id,
             channel_id=ids.prompts,
             time_text=post_time,
@@ -66,7 +66,7 @@ async def configure(services: Services, world: list[GuildIds], slot: datetime) -
             threads=True,
             role_id=None,
         )
-        await services.pairing.configure(
+        await services.pairing.schedule.configure(
             ids.guild_id,
             channel_id=ids.pairing,
             cadence="weekly",

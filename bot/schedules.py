@@ -29,7 +29,6 @@ __all__ = [
     "WEEKDAYS",
     "Cadence",
     "DueSlot",
-    "catch_up_slot",
     "format_hhmm",
     "latest_due_post",
     "local_date_of",
@@ -37,7 +36,6 @@ __all__ = [
     "next_daily_post",
     "next_round_slot",
     "parse_hhmm",
-    "parse_weekday",
     "round_anchor",
     "scheduled_utc",
     "slot_key",
@@ -95,16 +93,6 @@ def parse_hhmm(text: str) -> time:
 def format_hhmm(at: time) -> str:
     """The time as admins type it, e.g. ``07:30``."""
     return f"{at.hour:02d}:{at.minute:02d}"
-
-
-def parse_weekday(text: str) -> int:
-    """A weekday name (any case, full or three-letter) as 0 = Monday ... 6 = Sunday."""
-    candidate = text.strip().casefold()
-    for index, name in enumerate(WEEKDAYS):
-        if candidate in (name.casefold(), name[:3].casefold()):
-            return index
-    shown = text.strip().replace("`", "'")[:20]
-    raise ValueError(f"`{shown}` is not a weekday. Use a name such as Monday or Thursday.")
 
 
 # -- local dates and instants --------------------------------------------------------------------
@@ -173,24 +161,6 @@ def latest_due_post(now_utc: datetime, tz: ZoneInfo, at: time, weekends: bool) -
         if slot is not None and slot <= now_utc:
             return DueSlot(day, slot)
     return None
-
-
-def catch_up_slot(
-    now_utc: datetime,
-    tz: ZoneInfo,
-    at: time,
-    weekends: bool,
-    window: timedelta = CATCH_UP_WINDOW,
-) -> DueSlot | None:
-    """The latest due slot if it is less than ``window`` late, else ``None`` (that day is skipped).
-
-    The service still has to check that the slot's local date has no post yet; this only says
-    whether it is too late to post it.
-    """
-    due = latest_due_post(now_utc, tz, at, weekends)
-    if due is None or now_utc - due.due_utc >= window:
-        return None
-    return due
 
 
 # -- pairing rounds ------------------------------------------------------------------------------

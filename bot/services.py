@@ -13,7 +13,7 @@ from .export import GuildExporter
 from .features import Feature
 from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
-from .pairing.service import PairingService, todays_prompt
+from .pairing.service import PairingService
 from .privacy import PrivacyService
 from .prompts.service import PromptService
 from .scheduler import Scheduler
@@ -46,8 +46,8 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         scheduler,
         clock,
         guilds,
-        topics=helpdesk.open_topics,
-        starters=todays_prompt(prompts),
+        topics=helpdesk.board.open_topics,
+        starters=prompts.conversation_starter,
     )
     # Privacy asks every feature about a departing member; the lambda reads the final list.
     privacy = PrivacyService(db, scheduler, clock, features=lambda: services.features)

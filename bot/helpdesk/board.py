@@ -30,7 +30,7 @@ BOARD_PAGE_SIZE = 8
 class BoardReader(LedgerPart):
     """Read-only views of the ledger."""
 
-    async def board(self, guild_id: int, topic: str | None = None, page: int = 0) -> BoardPage:
+    async def page(self, guild_id: int, topic: str | None = None, page: int = 0) -> BoardPage:
         """Open asks and offers, newest first, one page of `BOARD_PAGE_SIZE`."""
         name = normalise_query(topic) if topic else ""
         topic_filter, params = "", [guild_id]

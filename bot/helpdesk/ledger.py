@@ -1,7 +1,9 @@
-"""The help ledger service (a `Feature`): the parts put together, as cogs and tests use it.
+"""The help ledger (a `Feature`): its parts by name, its settings, and the `Feature` protocol.
 
-Asks live in `asks.py`, offers in `offers.py`, closing in `closing.py`, the board and report
-in `board.py`, what they share in `store.py`.
+Callers use the parts by name (`services.helpdesk.asks.ask(...)`): `asks` (asks.py: asking,
+"I can help"), `offers` (offers.py), `closing` (closing.py: resolve, withdraw, reviews, a member
+leaving), `board` (board.py: the board, the admin report, `/about`), `outbox`; what the parts
+share is in `store.py`.
 
 Rules live in `rules.py` and `topics.py` (pure); this module reads and writes the database and
 applies them. Messages are recorded here in the transaction that decides them and sent by the
@@ -13,13 +15,12 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.db import Database
+from bot.features import FeatureStatus
 from bot.guilds import GuildService
 from bot.helpdesk.asks import AskDesk
 from bot.helpdesk.board import BoardReader
 from bot.helpdesk.closing import Closing
-from bot.helpdesk.models import (
-    Messenger,
-)
+from bot.helpdesk.models import Messenger
 from bot.helpdesk.offers import OfferDesk
 from bot.helpdesk.outbox import Outbox
 from bot.scheduler import Scheduler
@@ -37,29 +38,23 @@ class HelpdeskService:
         self._clock = clock
         self._guilds = guilds
         self.outbox = Outbox(db, scheduler, clock)
-        asks = AskDesk(db, clock, self.outbox)
-        offers = OfferDesk(db, clock, self.outbox)
-        closing = Closing(db, clock, self.outbox)
-        board = BoardReader(db, clock, self.outbox)
-        self.channel = asks.channel
-        self.find_ask = asks.find_ask
-        self.ask = asks.ask
-        self.offer_help = asks.offer_help
-        self.offer = offers.offer
-        self.resolve = closing.resolve
-        self.withdraw = closing.withdraw
-        self.review_answer = closing.review_answer
-        self.member_left = closing.member_left
-        self.board = board.board
-        self.report = board.report
-        self.open_topics = board.open_topics
-        self.status = board.status
-        self.suggest_topics = asks.suggest_topics
+        self.asks = AskDesk(db, clock, self.outbox)
+        self.offers = OfferDesk(db, clock, self.outbox)
+        self.closing = Closing(db, clock, self.outbox)
+        self.board = BoardReader(db, clock, self.outbox)
 
     def attach_messenger(self, messenger: Messenger | None) -> None:
         self.outbox.attach(messenger)
 
-    # ------------------------------------------------------------------ settings and topics
+    async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
+        """The feature's line in `/about` and `/admin show`."""
+        return await self.board.status(guild_id, user_id)
+
+    async def member_left(self, guild_id: int, user_id: int) -> None:
+        """A member left the guild: their open asks and offers are withdrawn."""
+        await self.closing.member_left(guild_id, user_id)
+
+    # ------------------------------------------------------------------ settings
 
     async def set_channel(self, guild_id: int, channel_id: int | None) -> None:
         await self._guilds.joined(guild_id)

@@ -30,7 +30,7 @@ Decisions (and why)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
@@ -65,7 +65,6 @@ __all__ = [
     "can_close",
     "can_offer_help",
     "choose_helpers",
-    "count_routed_in_window",
     "next_action",
     "next_due_at",
     "review_due_at",
@@ -89,8 +88,8 @@ def _require_aware(moment: datetime, name: str) -> None:
 class Offerer:
     """A member who offered the ask's topic, with what the cap and the fairness rule need.
 
-    `routed_today` is the number of ask DMs they received in the rolling window (see
-    `count_routed_in_window`); `last_routed_at` is their most recent one, or None if never.
+    `routed_today` is the number of ask DMs they received in the rolling window (after
+    `routing_window_start`); `last_routed_at` is their most recent one, or None if never.
     """
 
     user_id: int
@@ -103,21 +102,6 @@ def routing_window_start(now: datetime) -> datetime:
     hours ago no longer counts)."""
     _require_aware(now, "now")
     return now - ROUTING_WINDOW
-
-
-def count_routed_in_window(routed_at: Iterable[datetime], now: datetime) -> int:
-    """How many of a helper's routing DMs fall in the window (now - 24 h, now].
-
-    The service can instead count in SQL with `routed_at > routing_window_start(now)`; both
-    mean the same window.
-    """
-    start = routing_window_start(now)
-    count = 0
-    for moment in routed_at:
-        _require_aware(moment, "routed_at")
-        if start < moment <= now:
-            count += 1
-    return count
 
 
 def choose_helpers(

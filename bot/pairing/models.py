@@ -19,8 +19,9 @@ ANSWERS: tuple[Answer, ...] = ("met", "not_yet", "skipped")
 # Open asks by member and offered topics by member, for the engine's topic preference.
 TopicMaps = tuple[dict[int, frozenset[str]], dict[int, frozenset[str]]]
 TopicSource = Callable[[int], Awaitable[TopicMaps]]
-# Today's prompt in a guild (a conversation starter), or None when there is none.
-StarterSource = Callable[[int], Awaitable[str | None]]
+# A conversation starter for a guild's round, given the round's seed: the prompts feature gives
+# today's prompt, else a built-in one chosen by the seed (pairing never imports bot.prompts).
+StarterSource = Callable[[int, int], Awaitable[str]]
 
 
 async def no_topics(guild_id: int) -> TopicMaps:

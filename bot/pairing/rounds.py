@@ -20,7 +20,6 @@ from datetime import datetime
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.errors import UserError
-from bot.prompts.library import load_library
 from bot.scheduler import Job, Scheduler
 from bot.schedules import midpoint, slot_key
 from bot.timeutil import to_db
@@ -62,7 +61,7 @@ class Rounds:
         delivery: DeliveryRunner,
         *,
         topics: TopicSource,
-        starters: StarterSource | None,
+        starters: StarterSource,
     ) -> None:
         self._db = db
         self._scheduler = scheduler
@@ -297,17 +296,12 @@ class Rounds:
         )
 
     async def _starter(self, guild_id: int, seed: int) -> str:
-        """Today's prompt if the prompts feature gives one, else a built-in one."""
-        if self._starters is not None:
-            try:
-                text = await self._starters(guild_id)
-            except Exception:
-                log.exception("Could not get today's prompt for guild %s", guild_id)
-                text = None
-            if text:
-                return text
-        library = load_library()
-        return library[seed % len(library)].text
+        """The round's conversation starter; a round goes ahead without one if it fails."""
+        try:
+            return await self._starters(guild_id, seed)
+        except Exception:
+            log.exception("Could not get a conversation starter for guild %s", guild_id)
+            return ""
 
     async def queue_delivery(self, round_id: int) -> None:
         guild_id = await self._db.fetchval(

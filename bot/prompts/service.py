@@ -1,13 +1,15 @@
-"""Daily growth prompts, the feature as cogs and tests see it.
+"""Daily growth prompts: the feature's parts by name, and what members and admins read.
 
-The work is split by responsibility, and this class puts the parts together:
+The work is split by responsibility; callers use the parts by name
+(`services.prompts.schedule.configure(...)`):
 
-- `settings.py`: the schedule (turn on, change, pause, resume, the daily job's next time);
-- `daily.py`: posting exactly once, catch-up, failures and crash recovery;
-- `suggestions.py`: approving or rejecting members' prompts and the approval DM;
-- `pool.py`: the guild's prompt pool; `rotation.py`: which prompt comes next (pure).
+- `schedule` (settings.py): the schedule (turn on, change, pause, resume, the job's next time);
+- `daily` (daily.py): posting exactly once, catch-up, failures and crash recovery;
+- `suggestions` (suggestions.py): approving or rejecting members' prompts, the approval DM;
+- `pool` (pool.py): the guild's prompt pool; `rotation.py`: which prompt comes next (pure).
 
-What members and admins read (`today`, `status`, `problems`) lives here.
+What members and admins read (`today`, `status`, `problems`) and the conversation starter other
+features borrow are computed here, from several parts.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.scheduler import Job, Scheduler
 from bot.schedules import local_date_of
 
 from .daily import EMPTY_POOL, RECOVER_JOB, RECOVER_KEY, DailyPoster
+from .library import load_library
 from .pool import PromptPool
 from .posting import PromptSender, SenderSlot
 from .records import (
@@ -65,20 +68,12 @@ class PromptService:
         self._guilds = guilds
         self.pool = PromptPool(db, clock)
         self._senders = SenderSlot()
-        self._schedule = PromptSchedule(db, scheduler, clock, guilds)
-        self._daily = DailyPoster(
-            db, scheduler, clock, guilds, self._schedule, self.pool, self._senders
+        self.schedule = PromptSchedule(db, scheduler, clock, guilds)
+        self.daily = DailyPoster(
+            db, scheduler, clock, guilds, self.schedule, self.pool, self._senders
         )
-        self._suggestions = SuggestionReview(db, self.pool, self._senders)
-        self.settings = self._schedule.settings
-        self.schedule = self._schedule.schedule
-        self.pause = self._schedule.pause
-        self.resume = self._schedule.resume
-        self.post_now = self._daily.post_now
-        self.post = self._daily.post
-        self.approve = self._suggestions.approve
-        self.reject = self._suggestions.reject
-        scheduler.register(DAILY_JOB, self._daily.daily_job)
+        self.suggestions = SuggestionReview(db, self.pool, self._senders)
+        scheduler.register(DAILY_JOB, self.daily.daily_job)
         scheduler.register(RECOVER_JOB, self._recover_job)
 
     def attach_sender(self, sender: PromptSender | None) -> None:
@@ -87,21 +82,30 @@ class PromptService:
 
     async def reschedule(self, guild_id: int) -> None:
         """Recompute the next post (after a timezone change, say)."""
-        await self._schedule.reschedule(guild_id)
+        await self.schedule.reschedule(guild_id)
 
     # -- recovery after a crash ------------------------------------------------------------------
 
     async def recover(self) -> None:
         """Schedule a resend of posts and DMs a crash left in 'sending' (called at startup)."""
-        if await self._daily.has_pending() or await self._suggestions.has_pending():
+        if await self.daily.has_pending() or await self.suggestions.has_pending():
             await self._scheduler.schedule(RECOVER_KEY, RECOVER_JOB, self._clock.now())
 
     async def _recover_job(self, job: Job) -> datetime | None:
-        await self._daily.resend_pending()
-        await self._suggestions.resend_pending()
+        await self.daily.resend_pending()
+        await self.suggestions.resend_pending()
         return None
 
     # -- what members and admins see -------------------------------------------------------------
+
+    async def conversation_starter(self, guild_id: int, seed: int) -> str:
+        """Today's prompt, if it is out, else a built-in one chosen by `seed` (pairing intros
+        quote it as something to talk about)."""
+        today = await self.today(guild_id)
+        if today.post is not None and today.post.text:
+            return today.post.text
+        library = load_library()
+        return library[seed % len(library)].text
 
     async def today(self, guild_id: int) -> Today:
         """Today's post if it is out (else when the next comes): one read plus the job's time."""
@@ -126,7 +130,7 @@ class PromptService:
         return Today(enabled, post, next_at)
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
-        settings = await self.settings(guild_id)
+        settings = await self.schedule.settings(guild_id)
         member_status = ""
         if user_id is not None:
             pending = await self.pool.pending_count_of(guild_id, user_id)

@@ -39,7 +39,7 @@ class PromptSchedule:
             )
         return settings
 
-    async def schedule(
+    async def configure(
         self,
         guild_id: int,
         *,

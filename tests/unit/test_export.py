@@ -27,7 +27,7 @@ async def services(tmp_path):
             [(GUILD, 10**17 + n, f"member {n} 👋") for n in range(MEMBERS)]
             + [(OTHER_GUILD, 5, "elsewhere")],
         )
-    await services.helpdesk.ask(GUILD, 42, "pbl", "How do I start?")
+    await services.helpdesk.asks.ask(GUILD, 42, "pbl", "How do I start?")
     await services.scheduler.schedule("x", "nothing", services.clock.now(), guild_id=GUILD)
     yield services
     await services.scheduler.stop()

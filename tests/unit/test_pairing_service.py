@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UserError
+from bot.pairing.common import round_job_key
 from bot.pairing.delivery import IN_FLIGHT
 from bot.pairing.models import (
     Announcement,
@@ -20,7 +21,6 @@ from bot.pairing.models import (
     Intro,
     Notice,
 )
-from bot.pairing.service import round_job_key
 from bot.timeutil import to_db
 from tests.support.clock import FakeClock
 from tests.support.db import START, open_test_services
@@ -105,7 +105,7 @@ async def settle(services) -> None:
 async def env(tmp_path):
     services = await open_test_services(tmp_path / "k.db")
     port = FakePort()
-    await services.pairing.attach(port)
+    await services.pairing.rounds.attach(port)
     services.scheduler.start()
     yield services, port
     await services.scheduler.stop()
@@ -113,7 +113,7 @@ async def env(tmp_path):
 
 
 async def schedule(services, role_id=None):
-    return await services.pairing.configure(
+    return await services.pairing.schedule.configure(
         GUILD,
         channel_id=CHANNEL,
         cadence="weekly",
@@ -126,11 +126,11 @@ async def schedule(services, role_id=None):
 async def join(services, port, *user_ids, roles=frozenset()):
     for user_id in user_ids:
         port.members.add(user_id)
-        await services.pairing.join(GUILD, user_id, roles)
+        await services.pairing.membership.join(GUILD, user_id, roles)
 
 
 async def run_round(services, key: int = 1):
-    started = await services.pairing.run_now(GUILD, key)
+    started = await services.pairing.rounds.run_now(GUILD, key)
     await settle(services)
     return started
 
@@ -143,7 +143,7 @@ async def test_pool_is_opted_in_members_still_in_the_guild(env):
     await join(services, port, 1, 2, 3)
     port.members.discard(2)  # left the guild (the bot's member cache no longer has them)
     port.members.add(4)  # in the guild but never opted in
-    assert await services.pairing.pool(GUILD) == [1, 3]
+    assert await services.pairing.rounds.pool(GUILD) == [1, 3]
 
 
 async def test_pool_needs_the_role_when_one_is_set(env):
@@ -151,47 +151,47 @@ async def test_pool_needs_the_role_when_one_is_set(env):
     await schedule(services, role_id=ROLE)
     port.members.update({1, 2})
     port.roles = {1: {ROLE}, 2: {ROLE}}
-    await services.pairing.join(GUILD, 1, frozenset({ROLE}))
-    await services.pairing.join(GUILD, 2, frozenset({ROLE}))
+    await services.pairing.membership.join(GUILD, 1, frozenset({ROLE}))
+    await services.pairing.membership.join(GUILD, 2, frozenset({ROLE}))
     with pytest.raises(UserError, match="role"):
-        await services.pairing.join(GUILD, 3, frozenset())
+        await services.pairing.membership.join(GUILD, 3, frozenset())
     port.roles[2] = set()  # the role was taken away after joining
-    assert await services.pairing.pool(GUILD) == [1]
+    assert await services.pairing.rounds.pool(GUILD) == [1]
 
 
 async def test_a_pause_skips_rounds_and_ends_by_itself(env):
     services, port = env
     clock: FakeClock = services.clock
     await join(services, port, 1, 2, 3)
-    until = await services.pairing.pause_member(GUILD, 2, weeks=2)
+    until = await services.pairing.membership.pause_member(GUILD, 2, weeks=2)
     assert until == START + timedelta(weeks=2)
-    assert await services.pairing.pool(GUILD) == [1, 3]
-    assert (await services.pairing.member_status(GUILD, 2)).paused_until == until
+    assert await services.pairing.rounds.pool(GUILD) == [1, 3]
+    assert (await services.pairing.membership.member_status(GUILD, 2)).paused_until == until
     clock.advance(timedelta(weeks=2))
-    assert await services.pairing.pool(GUILD) == [1, 2, 3]
-    assert (await services.pairing.member_status(GUILD, 2)).paused_until is None
+    assert await services.pairing.rounds.pool(GUILD) == [1, 2, 3]
+    assert (await services.pairing.membership.member_status(GUILD, 2)).paused_until is None
 
 
 async def test_pause_weeks_are_limited_and_resume_ends_a_pause(env):
     services, port = env
     await join(services, port, 1, 2)
     with pytest.raises(UserError, match="1 to 12"):
-        await services.pairing.pause_member(GUILD, 1, weeks=13)
+        await services.pairing.membership.pause_member(GUILD, 1, weeks=13)
     with pytest.raises(UserError, match="not paused"):
-        await services.pairing.resume_member(GUILD, 1)
-    await services.pairing.pause_member(GUILD, 1, weeks=1)
-    await services.pairing.resume_member(GUILD, 1)
-    assert await services.pairing.pool(GUILD) == [1, 2]
+        await services.pairing.membership.resume_member(GUILD, 1)
+    await services.pairing.membership.pause_member(GUILD, 1, weeks=1)
+    await services.pairing.membership.resume_member(GUILD, 1)
+    assert await services.pairing.rounds.pool(GUILD) == [1, 2]
 
 
 async def test_leave_takes_a_member_out_and_join_twice_is_harmless(env):
     services, port = env
     await join(services, port, 1, 2)
-    assert await services.pairing.join(GUILD, 1, frozenset()) is False
-    await services.pairing.leave(GUILD, 1)
-    assert await services.pairing.pool(GUILD) == [2]
+    assert await services.pairing.membership.join(GUILD, 1, frozenset()) is False
+    await services.pairing.membership.leave(GUILD, 1)
+    assert await services.pairing.rounds.pool(GUILD) == [2]
     with pytest.raises(UserError, match="not in pairing"):
-        await services.pairing.leave(GUILD, 1)
+        await services.pairing.membership.leave(GUILD, 1)
 
 
 # -- avoid ---------------------------------------------------------------------------------------
@@ -202,9 +202,9 @@ async def test_avoid_works_in_both_directions(env, who_avoids):
     services, port = env
     await join(services, port, 1, 2, 3, 4)
     other = 2 if who_avoids == 1 else 1
-    assert await services.pairing.avoid(GUILD, who_avoids, other) is True
+    assert await services.pairing.membership.avoid(GUILD, who_avoids, other) is True
     for seed in range(20):
-        plan = await services.pairing.plan(GUILD, seed)
+        plan = await services.pairing.rounds.plan(GUILD, seed)
         assert all({1, 2} - set(group) for group in plan.groups), plan
         assert sorted(m for g in plan.groups for m in g) == [1, 2, 3, 4]
 
@@ -213,7 +213,7 @@ async def test_two_members_who_avoid_each_other_are_not_paired(env):
     services, port = env
     await schedule(services)
     await join(services, port, 1, 2)
-    await services.pairing.avoid(GUILD, 2, 1)
+    await services.pairing.membership.avoid(GUILD, 2, 1)
     started = await run_round(services)
     assert started.plan.groups == () and started.plan.left_out == (1, 2)
     assert port.dms("intro") == [1, 2]
@@ -224,13 +224,13 @@ async def test_unavoid_allows_the_pair_again_and_self_avoid_is_refused(env):
     services, port = env
     await join(services, port, 1, 2)
     with pytest.raises(UserError, match="yourself"):
-        await services.pairing.avoid(GUILD, 1, 1)
-    await services.pairing.avoid(GUILD, 1, 2)
-    assert (await services.pairing.plan(GUILD, 0)).groups == ()
-    await services.pairing.unavoid(GUILD, 1, 2)
-    assert (await services.pairing.plan(GUILD, 0)).groups == ((1, 2),)
+        await services.pairing.membership.avoid(GUILD, 1, 1)
+    await services.pairing.membership.avoid(GUILD, 1, 2)
+    assert (await services.pairing.rounds.plan(GUILD, 0)).groups == ()
+    await services.pairing.membership.unavoid(GUILD, 1, 2)
+    assert (await services.pairing.rounds.plan(GUILD, 0)).groups == ((1, 2),)
     with pytest.raises(UserError, match="not avoiding"):
-        await services.pairing.unavoid(GUILD, 1, 2)
+        await services.pairing.membership.unavoid(GUILD, 1, 2)
 
 
 # -- rounds ---------------------------------------------------------------------------------------
@@ -287,10 +287,10 @@ async def test_run_now_is_keyed_by_the_interaction(env):
 async def test_run_now_needs_a_schedule_and_a_pool(env):
     services, _ = env
     with pytest.raises(UserError, match="schedule"):
-        await services.pairing.run_now(GUILD, 1)
+        await services.pairing.rounds.run_now(GUILD, 1)
     await schedule(services)
     with pytest.raises(UserError, match="Nobody"):
-        await services.pairing.run_now(GUILD, 1)
+        await services.pairing.rounds.run_now(GUILD, 1)
 
 
 async def test_a_pool_of_one_is_told_nobody_else_is_available(env):
@@ -337,19 +337,21 @@ async def test_paused_rounds_do_not_run(env):
     clock: FakeClock = services.clock
     first_slot = await schedule(services)
     await join(services, port, 1, 2)
-    await services.pairing.set_paused(GUILD, True)
+    await services.pairing.schedule.set_paused(GUILD, True)
     assert await services.scheduler.due_at(round_job_key(GUILD)) is None
     clock.set(first_slot)
     await settle(services)
     assert port.dms("intro") == []
-    assert await services.pairing.set_paused(GUILD, False) == first_slot + timedelta(weeks=1)
+    assert await services.pairing.schedule.set_paused(GUILD, False) == first_slot + timedelta(
+        weeks=1
+    )
 
 
 async def test_preview_sends_and_stores_nothing(env):
     services, port = env
     await schedule(services)
     await join(services, port, 1, 2, 3)
-    plan = await services.pairing.preview(GUILD)
+    plan = await services.pairing.rounds.preview(GUILD)
     await settle(services)
     assert [len(g) for g in plan.groups] == [3]
     assert port.sent == [] and port.announcements == []
@@ -372,7 +374,7 @@ async def test_a_refused_dm_moves_the_group_to_a_private_thread(env):
         "SELECT user_id, state FROM pairing_deliveries ORDER BY user_id"
     )
     assert [(r["user_id"], r["state"]) for r in states] == [(1, "sent"), (2, "thread")]
-    assert (await services.pairing.stats(GUILD)).undelivered == []
+    assert (await services.pairing.overview.stats(GUILD)).undelivered == []
 
 
 async def test_an_intro_that_cannot_go_anywhere_is_listed_as_undelivered(env):
@@ -382,7 +384,7 @@ async def test_an_intro_that_cannot_go_anywhere_is_listed_as_undelivered(env):
     port.dms_closed.update({1, 2})
     port.threads_fail = True
     started = await run_round(services)
-    stats = await services.pairing.stats(GUILD)
+    stats = await services.pairing.overview.stats(GUILD)
     assert sorted((u.round_id, u.user_id, u.kind) for u in stats.undelivered) == [
         (started.round_id, 1, "intro"),
         (started.round_id, 2, "intro"),
@@ -395,12 +397,12 @@ async def test_an_interrupted_round_resumes_without_repeating_anyone(tmp_path):
     clock = FakeClock(START)
     services = await open_test_services(tmp_path / "k.db", clock)
     port = FakePort()
-    await services.pairing.attach(port)
+    await services.pairing.rounds.attach(port)
     await schedule(services)
     await join(services, port, *range(1, 7))
     port.broken_for = {4, 5, 6}  # the bot "dies" before these are sent
     services.scheduler.start()
-    await services.pairing.run_now(GUILD, 1)
+    await services.pairing.rounds.run_now(GUILD, 1)
     await settle(services)
     await services.scheduler.stop()
     await services.db.close()
@@ -408,7 +410,7 @@ async def test_an_interrupted_round_resumes_without_repeating_anyone(tmp_path):
 
     services = await open_test_services(tmp_path / "k.db", clock)  # the restart
     port.broken_for = set()
-    await services.pairing.attach(port)  # queues what is left
+    await services.pairing.rounds.attach(port)  # queues what is left
     services.scheduler.start()
     await settle(services)
     await services.scheduler.stop()
@@ -423,7 +425,9 @@ async def test_a_partner_leaving_is_told_and_two_left_alone_are_rematched(env):
     services, port = env
     await schedule(services)
     await join(services, port, 1, 2, 3, 4)
-    await services.pairing.avoid(GUILD, 1, 4)  # so the round pairs 1-2 / 3-4 or 1-3 / 2-4
+    await services.pairing.membership.avoid(
+        GUILD, 1, 4
+    )  # so the round pairs 1-2 / 3-4 or 1-3 / 2-4
     started = await run_round(services)
     first, second = started.plan.groups
     stay_a, gone_a = first
@@ -433,7 +437,7 @@ async def test_a_partner_leaving_is_told_and_two_left_alone_are_rematched(env):
     assert [(n.user_id, n.kind, n.partner_ids) for n in port.notices] == [
         (stay_a, "partner_left", ())
     ]
-    assert await services.pairing.pool(GUILD) == sorted({1, 2, 3, 4} - {gone_a})
+    assert await services.pairing.rounds.pool(GUILD) == sorted({1, 2, 3, 4} - {gone_a})
     await services.pairing.member_left(GUILD, gone_b)
     await settle(services)
     blocked = {stay_a, stay_b} == {1, 4}
@@ -444,7 +448,7 @@ async def test_a_partner_leaving_is_told_and_two_left_alone_are_rematched(env):
         assert sorted((n.user_id, n.kind, n.partner_ids) for n in port.notices[1:]) == sorted(
             [(stay_a, "rematched", (stay_b,)), (stay_b, "partner_left", (stay_a,))]
         )
-        status = await services.pairing.member_status(GUILD, stay_a)
+        status = await services.pairing.membership.member_status(GUILD, stay_a)
         assert status.partner_ids == (stay_b,)
 
 
@@ -463,7 +467,7 @@ async def test_leaving_before_the_intro_cancels_it(env):
     await schedule(services)
     await join(services, port, 1, 2, 3)
     await services.scheduler.stop()  # the round is stored but nothing is sent yet
-    await services.pairing.run_now(GUILD, 1)
+    await services.pairing.rounds.run_now(GUILD, 1)
     await services.pairing.member_left(GUILD, 3)
     services.scheduler.start()
     await settle(services)
@@ -489,16 +493,16 @@ async def test_checkins_go_out_halfway_and_answers_feed_the_stats(env):
     await settle(services)
     assert port.dms("checkin") == [1, 2, 3, 4, 5]
 
-    ack = await services.pairing.answer_checkin(round_id, 1, "met")
+    ack = await services.pairing.midround.answer_checkin(round_id, 1, "met")
     assert ack.changed
-    assert not (await services.pairing.answer_checkin(round_id, 1, "met")).changed
-    await services.pairing.answer_checkin(round_id, 2, "not_yet")
-    await services.pairing.answer_checkin(round_id, 2, "skipped")  # changed their mind
-    await services.pairing.answer_checkin(round_id, 3, "not_yet")
+    assert not (await services.pairing.midround.answer_checkin(round_id, 1, "met")).changed
+    await services.pairing.midround.answer_checkin(round_id, 2, "not_yet")
+    await services.pairing.midround.answer_checkin(round_id, 2, "skipped")  # changed their mind
+    await services.pairing.midround.answer_checkin(round_id, 3, "not_yet")
     with pytest.raises(UserError, match="someone else"):
-        await services.pairing.answer_checkin(round_id, 99, "met")
+        await services.pairing.midround.answer_checkin(round_id, 99, "met")
 
-    stats = await services.pairing.stats(GUILD)
+    stats = await services.pairing.overview.stats(GUILD)
     assert (stats.rounds, stats.pairs, stats.trios) == (1, 1, 1)
     assert (stats.met, stats.not_yet, stats.skipped, stats.unanswered) == (1, 1, 1, 2)
     assert stats.last_round_at == first_slot
@@ -509,10 +513,10 @@ async def test_status_shows_partners_and_the_next_round(env):
     first_slot = await schedule(services)
     await join(services, port, 1, 2)
     await run_round(services)
-    status = await services.pairing.member_status(GUILD, 1)
+    status = await services.pairing.membership.member_status(GUILD, 1)
     assert status.opted_in and status.partner_ids == (2,)
     assert status.next_round_at == first_slot
-    outsider = await services.pairing.member_status(GUILD, 3)
+    outsider = await services.pairing.membership.member_status(GUILD, 3)
     assert not outsider.opted_in and outsider.partner_ids == ()
     feature = await services.pairing.status(GUILD, 3)
     assert feature.enabled and feature.next_at == first_slot
@@ -536,7 +540,7 @@ async def test_intros_are_sent_concurrently_with_a_bounded_number_in_flight(env)
         return await send(intro)
 
     port.send_intro = slow_send
-    await services.pairing.run_now(GUILD, 1)
+    await services.pairing.rounds.run_now(GUILD, 1)
     for _ in range(100):
         await asyncio.sleep(0.005)
         if peak >= IN_FLIGHT:

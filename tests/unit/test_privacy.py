@@ -136,8 +136,8 @@ async def test_member_ids_live_only_in_guild_scoped_user_id_columns(services):
 
 
 async def test_a_block_against_the_member_is_neither_shown_nor_removed(services):
-    await services.pairing.avoid(GUILD, SOMEONE_ELSE, MEMBER)
-    await services.pairing.avoid(GUILD, MEMBER, SOMEONE_ELSE)
+    await services.pairing.membership.avoid(GUILD, SOMEONE_ELSE, MEMBER)
+    await services.pairing.membership.avoid(GUILD, MEMBER, SOMEONE_ELSE)
     data = await services.privacy.collect(GUILD, MEMBER)
     blocks = next(r for r in data.records if r.table == "pairing_blocks")
     assert [(b["user_id"], b["blocked_user_id"]) for b in blocks.rows] == [(MEMBER, SOMEONE_ELSE)]
@@ -147,20 +147,20 @@ async def test_a_block_against_the_member_is_neither_shown_nor_removed(services)
 
 
 async def test_forget_removes_asks_offers_and_the_pairing_sign_up(services):
-    await services.pairing.join(GUILD, MEMBER, frozenset())
-    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "How do I start a project?")
-    await services.helpdesk.offer(GUILD, MEMBER, "math", "")
+    await services.pairing.membership.join(GUILD, MEMBER, frozenset())
+    await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "How do I start a project?")
+    await services.helpdesk.offers.offer(GUILD, MEMBER, "math", "")
     summary = (await services.privacy.collect(GUILD, MEMBER)).summary()
     assert "1 × asks for help" in summary and "1 × offers of help" in summary
     assert "1 × pairing sign-up" in summary
     await services.privacy.forget(GUILD, MEMBER)
     assert (await services.privacy.collect(GUILD, MEMBER)).empty
-    assert not (await services.pairing.member_status(GUILD, MEMBER)).opted_in
+    assert not (await services.pairing.membership.member_status(GUILD, MEMBER)).opted_in
 
 
 async def test_a_member_of_two_guilds_sees_and_forgets_only_one(services):
-    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "In guild one")
-    await services.helpdesk.ask(OTHER_GUILD, MEMBER, "pbl", "In guild two")
+    await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "In guild one")
+    await services.helpdesk.asks.ask(OTHER_GUILD, MEMBER, "pbl", "In guild two")
     data = await services.privacy.collect(OTHER_GUILD, MEMBER)
     assert [row["details"] for r in data.records for row in r.rows if "details" in row] == [
         "In guild two"
@@ -187,7 +187,7 @@ async def test_jobs_naming_the_member_are_theirs(services):
 
 async def test_a_departed_member_is_purged_after_30_days_unless_they_return(services):
     for user in (MEMBER, SOMEONE_ELSE):
-        await services.helpdesk.ask(GUILD, user, "pbl", "Help me")
+        await services.helpdesk.asks.ask(GUILD, user, "pbl", "Help me")
         await services.privacy.member_left(GUILD, user)
     # Leaving closes the open asks at once.
     statuses = await services.db.fetchall("SELECT status FROM helpdesk_asks")
@@ -228,8 +228,8 @@ async def check_due(services, guild_id: int) -> None:
 
 
 async def test_the_daily_check_starts_purges_for_members_who_left_unseen(services):
-    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "Help me")
-    await services.helpdesk.ask(GUILD, SOMEONE_ELSE, "pbl", "Help me too")
+    await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "Help me")
+    await services.helpdesk.asks.ask(GUILD, SOMEONE_ELSE, "pbl", "Help me too")
     await services.privacy.member_left(GUILD, SOMEONE_ELSE)
     # SOMEONE_ELSE came back and MEMBER left, both while Kindred was offline.
     directory = Directory({GUILD: {SOMEONE_ELSE}, OTHER_GUILD: set()})
@@ -256,7 +256,7 @@ async def test_a_guild_without_member_data_never_asks_discord(services):
 
 
 async def test_no_answer_from_discord_purges_nobody_and_retries(services):
-    await services.helpdesk.ask(GUILD, MEMBER, "pbl", "Help me")
+    await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "Help me")
     directory = Directory({GUILD: set()})
     directory.failing = True
     services.privacy.attach_directory(directory)

@@ -56,7 +56,9 @@ async def env(tmp_path):
 
 async def schedule(services, time_text="13:00", **kwargs):
     options = {"channel_id": CHANNEL, "weekends": False, "threads": True, "role_id": None}
-    return await services.prompts.schedule(G, time_text=time_text, **{**options, **kwargs})
+    return await services.prompts.schedule.configure(
+        G, time_text=time_text, **{**options, **kwargs}
+    )
 
 
 async def test_rotation_uses_every_prompt_once_per_cycle_then_starts_a_new_cycle(env):
@@ -65,7 +67,7 @@ async def test_rotation_uses_every_prompt_once_per_cycle_then_starts_a_new_cycle
     for prompt in load_library()[3:]:
         await services.prompts.pool.remove(G, prompt.id)  # a pool of three built-ins
     await services.prompts.pool.add(G, "What made you laugh at school this week?")
-    seen = [(await services.prompts.post_now(G)).prompt_id for _ in range(8)]
+    seen = [(await services.prompts.daily.post_now(G)).prompt_id for _ in range(8)]
     first, second = seen[:4], seen[4:]
     assert sorted(first) == sorted(second) == sorted(["b001", "b002", "b003", "c1"])
     assert second[0] != first[-1]  # a new cycle never opens with the prompt that closed the last
@@ -78,9 +80,9 @@ async def test_a_prompt_added_mid_cycle_joins_the_current_cycle(env):
     await schedule(services)
     for prompt in load_library()[2:]:
         await services.prompts.pool.remove(G, prompt.id)
-    first = (await services.prompts.post_now(G)).prompt_id
+    first = (await services.prompts.daily.post_now(G)).prompt_id
     added = await services.prompts.pool.add(G, "Who helped you this week?")
-    rest = {(await services.prompts.post_now(G)).prompt_id for _ in range(2)}
+    rest = {(await services.prompts.daily.post_now(G)).prompt_id for _ in range(2)}
     assert {first, *rest} == {"b001", "b002", added.prompt_id}
 
 
@@ -105,7 +107,7 @@ async def test_weekends_are_skipped_unless_asked_for(env):
     friday = datetime(2026, 3, 6, 13, tzinfo=UTC)
     services.clock.set(friday)
     await schedule(services, "14:00")
-    await services.prompts.post_now(G)  # Friday's is out now
+    await services.prompts.daily.post_now(G)  # Friday's is out now
     services.clock.set(friday + timedelta(hours=2))
     assert await services.scheduler.due_at(daily_key(G)) == datetime(2026, 3, 6, 14, tzinfo=UTC)
     _, next_at = await schedule(services, "14:00")
@@ -195,11 +197,11 @@ async def test_a_failed_post_is_reported_does_not_use_the_prompt_and_tomorrow_st
 async def test_post_now_becomes_todays_post_then_adds_extra_posts(env):
     services, sender = env
     await schedule(services)
-    first = await services.prompts.post_now(G)
+    first = await services.prompts.daily.post_now(G)
     assert not first.extra and first.status == "sent"
     services.clock.advance(timedelta(hours=1))  # the scheduled time: today's is already out
     await run_due(services)
-    second = await services.prompts.post_now(G)
+    second = await services.prompts.daily.post_now(G)
     assert second.extra and second.prompt_id != first.prompt_id
     assert len(sender.posts) == 2
     assert (await services.prompts.today(G)).post.id == first.id
@@ -238,15 +240,15 @@ async def test_suggestions_are_capped_and_approval_adds_and_dms(env):
     ]
     with pytest.raises(UserError, match="5 suggestions waiting"):
         await services.prompts.pool.suggest(G, member, "One too many?")
-    approval = await services.prompts.approve(G, ids[0], admin_user_id=2001)
+    approval = await services.prompts.suggestions.approve(G, ids[0], admin_user_id=2001)
     assert approval.dm_sent and [n.user_id for n in sender.dms] == [member]
     pool = await services.prompts.pool.pool(G)
     assert pool[approval.prompt_id].text == "Question number 0?"
     with pytest.raises(UserError, match="already approved"):
-        await services.prompts.approve(G, ids[0], admin_user_id=2001)
-    await services.prompts.reject(G, ids[1], admin_user_id=2001)
+        await services.prompts.suggestions.approve(G, ids[0], admin_user_id=2001)
+    await services.prompts.suggestions.reject(G, ids[1], admin_user_id=2001)
     sender.dm_fail_with = "DMs are closed"
-    assert not (await services.prompts.approve(G, ids[2], admin_user_id=2001)).dm_sent
+    assert not (await services.prompts.suggestions.approve(G, ids[2], admin_user_id=2001)).dm_sent
     await services.prompts.pool.suggest(G, member, "Room for this one now?")
 
 

@@ -14,7 +14,6 @@ from bot.schedules import (
     CATCH_UP_WINDOW,
     WEEKDAYS,
     DueSlot,
-    catch_up_slot,
     format_hhmm,
     latest_due_post,
     local_date_of,
@@ -22,7 +21,6 @@ from bot.schedules import (
     next_daily_post,
     next_round_slot,
     parse_hhmm,
-    parse_weekday,
     round_anchor,
     scheduled_utc,
     slot_key,
@@ -94,9 +92,6 @@ def test_format_hhmm_round_trips() -> None:
 def test_weekday_names_and_cadences() -> None:
     assert WEEKDAYS[0] == "Monday" and WEEKDAYS[6] == "Sunday" and len(WEEKDAYS) == 7
     assert CADENCES == ("weekly", "biweekly", "monthly")
-    assert parse_weekday(" tuesday ") == 1 and parse_weekday("Sun") == 6
-    with pytest.raises(ValueError, match="not a weekday"):
-        parse_weekday("Funday")
 
 
 # -- daily posts across DST -----------------------------------------------------------------------
@@ -217,7 +212,6 @@ def test_latest_due_post_before_todays_time_is_the_last_weekday() -> None:
     monday_early = utc("2026-03-09 10:00")  # 06:00 EDT, before 07:30
     due = latest_due_post(monday_early, NEW_YORK, time(7, 30), False)
     assert due == DueSlot(date(2026, 3, 6), utc("2026-03-06 12:30"))
-    assert catch_up_slot(monday_early, NEW_YORK, time(7, 30), False) is None  # days late
     with_weekends = latest_due_post(monday_early, NEW_YORK, time(7, 30), True)
     assert with_weekends == DueSlot(date(2026, 3, 8), utc("2026-03-08 11:30"))
 
@@ -227,21 +221,13 @@ def test_latest_due_post_at_the_exact_time() -> None:
     assert latest_due_post(slot, NEW_YORK, time(7, 30), False) == DueSlot(date(2026, 3, 9), slot)
 
 
-def test_catch_up_within_six_hours_only() -> None:
-    due = utc("2026-03-09 11:30")
-    at = time(7, 30)
-    expected = DueSlot(date(2026, 3, 9), due)
-    assert catch_up_slot(due + timedelta(hours=1, minutes=30), NEW_YORK, at, False) == expected
-    almost = due + CATCH_UP_WINDOW - timedelta(seconds=1)
-    assert catch_up_slot(almost, NEW_YORK, at, False) == expected
-    assert catch_up_slot(due + CATCH_UP_WINDOW, NEW_YORK, at, False) is None
-
-
-def test_catch_up_over_a_dst_night_uses_real_elapsed_time() -> None:
-    # Sunday 2026-03-08 07:30 EDT is 11:30 UTC; 5 real hours later is still within the window.
+def test_lateness_over_a_dst_night_is_real_elapsed_time() -> None:
+    # Sunday 2026-03-08 07:30 EDT is 11:30 UTC; 5 real hours later is still within the window
+    # (a wall-clock difference would say 4 hours).
     now = utc("2026-03-08 16:30")
-    due = catch_up_slot(now, NEW_YORK, time(7, 30), True)
+    due = latest_due_post(now, NEW_YORK, time(7, 30), True)
     assert due == DueSlot(date(2026, 3, 8), utc("2026-03-08 11:30"))
+    assert now - due.due_utc == timedelta(hours=5) < CATCH_UP_WINDOW
 
 
 # -- pairing rounds -------------------------------------------------------------------------------
