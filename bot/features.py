@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from .privacy.rules import TableRules
+
 
 @dataclass(frozen=True, slots=True)
 class FeatureStatus:
@@ -24,6 +26,12 @@ class FeatureStatus:
 
 
 class Feature(Protocol):
+    """What every feature service offers the overview commands, the timezone change and
+    privacy (each feature declares how /privacy treats its own tables)."""
+
+    name: str
+    privacy_rules: TableRules
+
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
         """This feature's state in a guild, and `user_id`'s own status when given."""
         ...

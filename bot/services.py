@@ -14,7 +14,10 @@ from .features import Feature
 from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
 from .pairing.service import PairingService
-from .privacy import PrivacyService
+from .privacy.data import MemberDataEngine
+from .privacy.departures import Departures
+from .privacy.reconcile import MemberReconcile
+from .privacy.rules import merge_rules
 from .prompts.service import PromptService
 from .scheduler import Scheduler
 
@@ -28,7 +31,9 @@ class Services:
     prompts: PromptService
     helpdesk: HelpdeskService
     pairing: PairingService
-    privacy: PrivacyService
+    member_data: MemberDataEngine
+    departures: Departures
+    reconcile: MemberReconcile
     exporter: GuildExporter
 
     @property
@@ -49,8 +54,12 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         topics=helpdesk.board.open_topics,
         starters=prompts.conversation_starter,
     )
-    # Privacy asks every feature about a departing member; the lambda reads the final list.
-    privacy = PrivacyService(db, scheduler, clock, features=lambda: services.features)
+    # Privacy asks every feature for its table rules and about a departing member; the lambdas
+    # read the final list.
+    member_data = MemberDataEngine(
+        db, rules=lambda: merge_rules(f.privacy_rules for f in services.features)
+    )
+    departures = Departures(db, scheduler, clock, member_data, lambda: services.features)
     services = Services(
         db=db,
         scheduler=scheduler,
@@ -59,7 +68,9 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         prompts=prompts,
         helpdesk=helpdesk,
         pairing=pairing,
-        privacy=privacy,
+        member_data=member_data,
+        departures=departures,
+        reconcile=MemberReconcile(scheduler, clock, member_data, departures),
         exporter=GuildExporter(db, clock),
     )
     return services

@@ -5,11 +5,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
 from bot.edge.interactions import render_error, reply
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
+    from bot.services import Services
+
+
+def services_of(interaction: discord.Interaction) -> Services:
+    """The core services of the bot an interaction reached: dynamic items have no cog to hold
+    them, but their interaction's client is always the Kindred bot."""
+    return cast("Kindred", interaction.client).services
 
 
 class KindredView(discord.ui.View):

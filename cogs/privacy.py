@@ -11,7 +11,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.edge.interactions import reply
-from bot.privacy import PURGE_AFTER_LEAVING, MemberData
+from bot.privacy.data import MemberData
+from bot.privacy.departures import PURGE_AFTER_LEAVING
 
 from ._members import find_members
 from ._ui import OwnerOnlyView
@@ -47,7 +48,9 @@ class ForgetView(OwnerOnlyView):
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[ForgetView]):
         assert interaction.guild_id is not None
         self._close()
-        report = await self.cog.services.privacy.forget(interaction.guild_id, interaction.user.id)
+        report = await self.cog.services.departures.forget(
+            interaction.guild_id, interaction.user.id
+        )
         await interaction.response.edit_message(
             content=f"Done. Kindred deleted everything it stored about you in this server "
             f"({report.total} records). Records of other members that mention you keep only "
@@ -84,15 +87,15 @@ class Privacy(
         super().__init__()
 
     async def cog_load(self) -> None:
-        self.services.privacy.attach_directory(DiscordMemberDirectory(self.bot))
+        self.services.reconcile.attach_directory(DiscordMemberDirectory(self.bot))
 
     async def cog_unload(self) -> None:
-        self.services.privacy.attach_directory(None)
+        self.services.reconcile.attach_directory(None)
 
     @app_commands.command(name="show", description="Everything Kindred stores about you here")
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        data = await self.services.privacy.collect(interaction.guild_id, interaction.user.id)
+        data = await self.services.member_data.collect(interaction.guild_id, interaction.user.id)
         if data.empty:
             await reply(interaction, "Kindred stores nothing about you in this server.")
             return
@@ -118,7 +121,7 @@ class Privacy(
     async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
         if self.bot.user is not None and payload.user.id == self.bot.user.id:
             return  # the bot itself leaving is the guild lifecycle's business
-        await self.services.privacy.member_left(payload.guild_id, payload.user.id)
+        await self.services.departures.member_left(payload.guild_id, payload.user.id)
         log.info(
             "Member %s left guild %s; their data is purged in %d days unless they return",
             payload.user.id,
@@ -128,17 +131,17 @@ class Privacy(
 
     @commands.Cog.listener()
     async def on_member_join(self, member: discord.Member) -> None:
-        await self.services.privacy.member_returned(member.guild.id, member.id)
+        await self.services.departures.member_returned(member.guild.id, member.id)
 
     @commands.Cog.listener()
     async def on_kindred_ready(self) -> None:
         """Every guild gets its daily check for members who left while Kindred was offline
         (or while the gateway was down): no member list is cached to compare at start-up."""
-        await self.services.privacy.schedule_reconciles(g.id for g in self.bot.guilds)
+        await self.services.reconcile.schedule_reconciles(g.id for g in self.bot.guilds)
 
 
 class DiscordMemberDirectory:
-    """`bot.privacy.MemberDirectory` over Discord: member lookups by id, nothing cached."""
+    """`MemberDirectory` (bot.privacy.reconcile) over Discord: lookups by id, nothing cached."""
 
     def __init__(self, client: discord.Client) -> None:
         self._client = client

@@ -7,6 +7,7 @@ import sqlite3
 from bot.errors import UserError
 from bot.features import FeatureStatus
 from bot.helpdesk.models import (
+    FEATURE_NAME,
     BoardEntry,
     BoardPage,
     HelpdeskReport,
@@ -159,7 +160,7 @@ class BoardReader(LedgerPart):
         if user_id is not None:
             member_status = await self._member_status(guild_id, user_id)
         return FeatureStatus(
-            name="Help ledger",
+            name=FEATURE_NAME,
             enabled=True,
             channel_id=channel_id,
             summary=summary,

@@ -13,6 +13,8 @@ guild, so an id from another server is simply "not found".
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
@@ -20,9 +22,10 @@ from bot.guilds import GuildService
 from bot.helpdesk.asks import AskDesk
 from bot.helpdesk.board import BoardReader
 from bot.helpdesk.closing import Closing
-from bot.helpdesk.models import Messenger
+from bot.helpdesk.models import FEATURE_NAME, Messenger
 from bot.helpdesk.offers import OfferDesk
 from bot.helpdesk.outbox import Outbox
+from bot.privacy.rules import TableRule, TableRules
 from bot.scheduler import Scheduler
 
 __all__ = ["HelpdeskService"]
@@ -30,6 +33,15 @@ __all__ = ["HelpdeskService"]
 
 class HelpdeskService:
     """The help ledger (a `Feature`)."""
+
+    name = FEATURE_NAME
+    privacy_rules: ClassVar[TableRules] = {
+        "helpdesk_asks": TableRule("asks for help", anonymise=("closed_by_user_id",)),
+        "helpdesk_offers": TableRule("offers of help"),
+        "helpdesk_messages": TableRule(
+            "help ledger messages to you", anonymise=("helper_user_id",)
+        ),
+    }
 
     def __init__(
         self, db: Database, scheduler: Scheduler, clock: Clock, guilds: GuildService

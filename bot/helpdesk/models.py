@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 from bot.helpdesk.rules import AskStatus
 from bot.helpdesk.topics import HelpdeskInputError
 
+FEATURE_NAME = "Help ledger"
 ASK_PREFIX = "A"
 OFFER_PREFIX = "O"
 _REQUEST_ID = re.compile(r"^#?\s*([AaOo])?\s*#?\s*(\d{1,9})$")

@@ -19,10 +19,13 @@ Jobs (all persisted in the scheduler):
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
 from bot.guilds import GuildService
+from bot.privacy.rules import TableRule, TableRules
 from bot.scheduler import Scheduler
 
 from .common import CHECKIN_JOB, DELIVER_JOB, ROUND_JOB
@@ -39,6 +42,16 @@ class PairingService:
     """The pairing feature (implements `Feature` and `MemberDeparture`)."""
 
     name = FEATURE_NAME
+    privacy_rules: ClassVar[TableRules] = {
+        "pairing_members": TableRule("pairing sign-up"),
+        "pairing_blocks": TableRule(
+            "members you asked not to be paired with", keep=("blocked_user_id",)
+        ),
+        "pairing_assignments": TableRule("pairing rounds you were in", anonymise=("user_id",)),
+        "pairing_deliveries": TableRule(
+            "pairing messages sent to you", anonymise=("about_user_id",)
+        ),
+    }
 
     def __init__(
         self,

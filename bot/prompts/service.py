@@ -15,11 +15,13 @@ features borrow are computed here, from several parts.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
 from bot.guilds import GuildService
+from bot.privacy.rules import TableRule, TableRules
 from bot.scheduler import Job, Scheduler
 from bot.schedules import local_date_of
 
@@ -58,6 +60,9 @@ class PromptService:
     """Implements the `Feature` protocol for daily prompts."""
 
     name = "Daily prompts"
+    privacy_rules: ClassVar[TableRules] = {
+        "prompt_suggestions": TableRule("prompt suggestions", anonymise=("decided_by_user_id",)),
+    }
 
     def __init__(
         self, db: Database, scheduler: Scheduler, clock: Clock, guilds: GuildService

@@ -13,13 +13,8 @@ from typing import Any
 import discord
 
 from bot.edge.interactions import reply
-from bot.helpdesk.ledger import HelpdeskService
 
-from .._ui import shows_errors
-
-
-def _ledger(interaction: discord.Interaction) -> HelpdeskService:
-    return interaction.client.services.helpdesk  # type: ignore[attr-defined]
+from .._ui import services_of, shows_errors
 
 
 class HelpButton(
@@ -48,7 +43,7 @@ class HelpButton(
     @shows_errors
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        offered = await _ledger(interaction).offer_help(
+        offered = await services_of(interaction).helpdesk.asks.offer_help(
             self.guild_id, self.number, interaction.user.id
         )
         asker = f"<@{offered.ask.user_id}>"
@@ -95,7 +90,7 @@ class ReviewButton(
 
     @shows_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        closed = await _ledger(interaction).review_answer(
+        closed = await services_of(interaction).helpdesk.closing.review_answer(
             self.guild_id, self.number, interaction.user.id, keep_open=self.keep
         )
         if closed is None:

@@ -9,9 +9,8 @@ import discord
 
 from bot.edge.interactions import reply
 from bot.pairing.models import ANSWERS, Answer
-from bot.pairing.service import PairingService
 
-from .._ui import shows_errors
+from .._ui import services_of, shows_errors
 from ._render import ANSWER_WORDS
 
 _LABELS: dict[str, tuple[str, discord.ButtonStyle]] = {
@@ -54,8 +53,8 @@ class CheckinButton(
 
     @shows_errors
     async def callback(self, interaction: discord.Interaction) -> None:
-        service: PairingService = interaction.client.services.pairing  # type: ignore[attr-defined]
-        ack = await service.answer_checkin(self.round_id, interaction.user.id, self.answer)
+        midround = services_of(interaction).pairing.midround
+        ack = await midround.answer_checkin(self.round_id, interaction.user.id, self.answer)
         thanks = {
             "met": "Wonderful, thank you for telling me!",
             "not_yet": "No worries, there is still time.",

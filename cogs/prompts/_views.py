@@ -10,9 +10,8 @@ import discord
 from bot.edge.admin import require_manage_guild
 from bot.edge.interactions import reply
 from bot.prompts.pool import PoolPage, Suggestion
-from bot.prompts.service import PromptService
 
-from .._ui import shows_errors
+from .._ui import services_of, shows_errors
 from ._render import COLOR, pool_line
 
 
@@ -74,13 +73,13 @@ class SuggestionDecision(
     async def callback(self, interaction: discord.Interaction) -> None:
         require_manage_guild(interaction)
         assert interaction.guild_id is not None
-        service: PromptService = interaction.client.services.prompts  # type: ignore[attr-defined]
+        suggestions = services_of(interaction).prompts.suggestions
         if self.action == "reject":
-            await service.reject(interaction.guild_id, self.suggestion_id, interaction.user.id)
+            await suggestions.reject(interaction.guild_id, self.suggestion_id, interaction.user.id)
             await reply(interaction, f"Suggestion #{self.suggestion_id} rejected.")
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        approval = await service.approve(
+        approval = await suggestions.approve(
             interaction.guild_id, self.suggestion_id, interaction.user.id
         )
         told = "was told by DM" if approval.dm_sent else "could not be told (their DMs are closed)"

@@ -42,7 +42,7 @@ async def test_privacy_forget_after_confirm_leaves_nothing(kindred):
 
     stranger = await (await kindred.click(prompt, confirm, World.MEMBERS[1])).response()
     assert "someone else's" in stranger.content
-    assert not (await kindred.services.privacy.collect(World.GUILD, MEMBER)).empty
+    assert not (await kindred.services.member_data.collect(World.GUILD, MEMBER)).empty
 
     done = await (await kindred.click(prompt, confirm, MEMBER)).response()
     assert done.content.startswith("Done.")
@@ -64,7 +64,7 @@ async def test_the_confirmation_expires_and_then_deletes_nothing(kindred, monkey
         lambda h: next((m for m in h.messages if "expired" in m.content), None), what="expiry"
     )
     assert all(c.get("disabled") for row in expired.components for c in row["components"])
-    assert not (await kindred.services.privacy.collect(World.GUILD, MEMBER)).empty
+    assert not (await kindred.services.member_data.collect(World.GUILD, MEMBER)).empty
 
 
 async def test_a_member_who_leaves_is_purged_after_30_days_unless_they_return(kindred):
@@ -74,7 +74,7 @@ async def test_a_member_who_leaves_is_purged_after_30_days_unless_they_return(ki
     await kindred.fake.member_leave(World.GUILD, World.MEMBERS[1])
 
     async def both_pending():
-        while len(await kindred.services.privacy.pending_purges(World.GUILD)) < 2:  # noqa: ASYNC110
+        while len(await kindred.services.departures.pending_purges(World.GUILD)) < 2:  # noqa: ASYNC110
             await asyncio.sleep(0.01)  # the listener runs in the bot's task; poll the database
 
     await asyncio.wait_for(both_pending(), 5)
@@ -83,8 +83,8 @@ async def test_a_member_who_leaves_is_purged_after_30_days_unless_they_return(ki
     await kindred.fake.member_join(World.GUILD, World.MEMBERS[1], "member2")
     await kindred.settle()
     await kindred.advance(timedelta(days=30, minutes=1))
-    assert (await kindred.services.privacy.collect(World.GUILD, MEMBER)).empty
-    assert not (await kindred.services.privacy.collect(World.GUILD, World.MEMBERS[1])).empty
+    assert (await kindred.services.member_data.collect(World.GUILD, MEMBER)).empty
+    assert not (await kindred.services.member_data.collect(World.GUILD, World.MEMBERS[1])).empty
 
 
 async def test_a_request_id_from_another_guild_is_refused(fake_discord, kindred_factory):

@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.errors import UserError
-from bot.privacy import PURGE_AFTER_LEAVING, RULES, next_reconcile, purge_key, reconcile_key
+from bot.privacy.departures import PURGE_AFTER_LEAVING, purge_key
+from bot.privacy.reconcile import next_reconcile, reconcile_key
 from bot.schema import tables
 from tests.support.db import run_due
 
@@ -80,9 +81,10 @@ async def test_every_member_column_of_every_table_is_shown_and_forgotten(service
     seeded = seed_every_member_column(services.db.path, GUILD)
     seed_every_member_column(services.db.path, OTHER_GUILD)
     assert len(seeded) >= 10, "the feature tables should be there"
-    kept = {(t, c) for t, rule in RULES.items() for c in rule.keep}
+    rules = services.member_data.rules()
+    kept = {(t, c) for t, rule in rules.items() for c in rule.keep}
 
-    data = await services.privacy.collect(GUILD, MEMBER)
+    data = await services.member_data.collect(GUILD, MEMBER)
     shown = {
         (r.table, column)
         for r in data.records
@@ -93,19 +95,20 @@ async def test_every_member_column_of_every_table_is_shown_and_forgotten(service
     assert shown == set(seeded) - kept
     assert all(row["guild_id"] == GUILD for r in data.records for row in r.rows)
 
-    await services.privacy.forget(GUILD, MEMBER)
+    await services.departures.forget(GUILD, MEMBER)
 
     assert set(await member_mentions(services, GUILD)) == set(seeded) & kept
-    assert (await services.privacy.collect(GUILD, MEMBER)).empty
+    assert (await services.member_data.collect(GUILD, MEMBER)).empty
     # The other guild is untouched.
     assert set(await member_mentions(services, OTHER_GUILD)) == set(seeded)
 
 
 async def test_anonymised_rows_stay_with_one_pseudonym_that_is_no_member(services):
     seeded = seed_every_member_column(services.db.path, GUILD)
-    anonymised = [(t, c) for t, c in seeded if t in RULES and c in RULES[t].anonymise]
+    rules = services.member_data.rules()
+    anonymised = [(t, c) for t, c in seeded if t in rules and c in rules[t].anonymise]
     assert anonymised, "pairing history is anonymised, not deleted"
-    report = await services.privacy.forget(GUILD, MEMBER)
+    report = await services.departures.forget(GUILD, MEMBER)
     pseudonyms = set()
     for table, column in anonymised:
         values = await services.db.fetchall(
@@ -119,8 +122,8 @@ async def test_anonymised_rows_stay_with_one_pseudonym_that_is_no_member(service
 
 async def test_rules_name_real_tables_and_member_columns(services):
     schema = {t.name: t for t in await tables(services.db)}
-    for name, rule in RULES.items():
-        assert name in schema, f"RULES names a table that does not exist: {name}"
+    for name, rule in services.member_data.rules().items():
+        assert name in schema, f"a privacy rule names a table that does not exist: {name}"
         for column in (*rule.anonymise, *rule.keep):
             assert column in schema[name].member_columns, (name, column)
 
@@ -138,10 +141,10 @@ async def test_member_ids_live_only_in_guild_scoped_user_id_columns(services):
 async def test_a_block_against_the_member_is_neither_shown_nor_removed(services):
     await services.pairing.membership.avoid(GUILD, SOMEONE_ELSE, MEMBER)
     await services.pairing.membership.avoid(GUILD, MEMBER, SOMEONE_ELSE)
-    data = await services.privacy.collect(GUILD, MEMBER)
+    data = await services.member_data.collect(GUILD, MEMBER)
     blocks = next(r for r in data.records if r.table == "pairing_blocks")
     assert [(b["user_id"], b["blocked_user_id"]) for b in blocks.rows] == [(MEMBER, SOMEONE_ELSE)]
-    await services.privacy.forget(GUILD, MEMBER)
+    await services.departures.forget(GUILD, MEMBER)
     remaining = await services.db.fetchall("SELECT user_id, blocked_user_id FROM pairing_blocks")
     assert [tuple(r) for r in remaining] == [(SOMEONE_ELSE, MEMBER)]
 
@@ -150,24 +153,24 @@ async def test_forget_removes_asks_offers_and_the_pairing_sign_up(services):
     await services.pairing.membership.join(GUILD, MEMBER, frozenset())
     await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "How do I start a project?")
     await services.helpdesk.offers.offer(GUILD, MEMBER, "math", "")
-    summary = (await services.privacy.collect(GUILD, MEMBER)).summary()
+    summary = (await services.member_data.collect(GUILD, MEMBER)).summary()
     assert "1 × asks for help" in summary and "1 × offers of help" in summary
     assert "1 × pairing sign-up" in summary
-    await services.privacy.forget(GUILD, MEMBER)
-    assert (await services.privacy.collect(GUILD, MEMBER)).empty
+    await services.departures.forget(GUILD, MEMBER)
+    assert (await services.member_data.collect(GUILD, MEMBER)).empty
     assert not (await services.pairing.membership.member_status(GUILD, MEMBER)).opted_in
 
 
 async def test_a_member_of_two_guilds_sees_and_forgets_only_one(services):
     await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "In guild one")
     await services.helpdesk.asks.ask(OTHER_GUILD, MEMBER, "pbl", "In guild two")
-    data = await services.privacy.collect(OTHER_GUILD, MEMBER)
+    data = await services.member_data.collect(OTHER_GUILD, MEMBER)
     assert [row["details"] for r in data.records for row in r.rows if "details" in row] == [
         "In guild two"
     ]
-    await services.privacy.forget(OTHER_GUILD, MEMBER)
-    assert (await services.privacy.collect(OTHER_GUILD, MEMBER)).empty
-    assert not (await services.privacy.collect(GUILD, MEMBER)).empty
+    await services.departures.forget(OTHER_GUILD, MEMBER)
+    assert (await services.member_data.collect(OTHER_GUILD, MEMBER)).empty
+    assert not (await services.member_data.collect(GUILD, MEMBER)).empty
 
 
 async def test_jobs_naming_the_member_are_theirs(services):
@@ -178,9 +181,9 @@ async def test_jobs_naming_the_member_are_theirs(services):
     await services.scheduler.schedule(
         "x:2", "nothing", now + timedelta(days=1), guild_id=GUILD, payload={"user_id": 9}
     )
-    data = await services.privacy.collect(GUILD, MEMBER)
+    data = await services.member_data.collect(GUILD, MEMBER)
     assert [row["key"] for r in data.records if r.table == "jobs" for row in r.rows] == ["x:1"]
-    await services.privacy.forget(GUILD, MEMBER)
+    await services.departures.forget(GUILD, MEMBER)
     assert await services.scheduler.due_at("x:1") is None
     assert await services.scheduler.due_at("x:2") is not None
 
@@ -188,18 +191,18 @@ async def test_jobs_naming_the_member_are_theirs(services):
 async def test_a_departed_member_is_purged_after_30_days_unless_they_return(services):
     for user in (MEMBER, SOMEONE_ELSE):
         await services.helpdesk.asks.ask(GUILD, user, "pbl", "Help me")
-        await services.privacy.member_left(GUILD, user)
+        await services.departures.member_left(GUILD, user)
     # Leaving closes the open asks at once.
     statuses = await services.db.fetchall("SELECT status FROM helpdesk_asks")
     assert {r[0] for r in statuses} == {"withdrawn"}
-    await services.privacy.member_returned(GUILD, SOMEONE_ELSE)
+    await services.departures.member_returned(GUILD, SOMEONE_ELSE)
     services.clock.advance(PURGE_AFTER_LEAVING - timedelta(minutes=1))
     await run_due(services)
-    assert not (await services.privacy.collect(GUILD, MEMBER)).empty
+    assert not (await services.member_data.collect(GUILD, MEMBER)).empty
     services.clock.advance(timedelta(minutes=1))
     await run_due(services)
-    assert (await services.privacy.collect(GUILD, MEMBER)).empty
-    assert not (await services.privacy.collect(GUILD, SOMEONE_ELSE)).empty
+    assert (await services.member_data.collect(GUILD, MEMBER)).empty
+    assert not (await services.member_data.collect(GUILD, SOMEONE_ELSE)).empty
     assert await services.scheduler.due_at(purge_key(GUILD, MEMBER)) is None
 
 
@@ -230,13 +233,13 @@ async def check_due(services, guild_id: int) -> None:
 async def test_the_daily_check_starts_purges_for_members_who_left_unseen(services):
     await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "Help me")
     await services.helpdesk.asks.ask(GUILD, SOMEONE_ELSE, "pbl", "Help me too")
-    await services.privacy.member_left(GUILD, SOMEONE_ELSE)
+    await services.departures.member_left(GUILD, SOMEONE_ELSE)
     # SOMEONE_ELSE came back and MEMBER left, both while Kindred was offline.
     directory = Directory({GUILD: {SOMEONE_ELSE}, OTHER_GUILD: set()})
-    services.privacy.attach_directory(directory)
-    await services.privacy.schedule_reconciles([GUILD, OTHER_GUILD])
+    services.reconcile.attach_directory(directory)
+    await services.reconcile.schedule_reconciles([GUILD, OTHER_GUILD])
     await check_due(services, GUILD)
-    assert set(await services.privacy.pending_purges(GUILD)) == {MEMBER}
+    assert set(await services.departures.pending_purges(GUILD)) == {MEMBER}
     assert directory.asked == [(GUILD, {MEMBER, SOMEONE_ELSE})]
     # It runs again the next day at the same time, and a repeated check changes nothing.
     due = await services.scheduler.due_at(reconcile_key(GUILD))
@@ -248,8 +251,8 @@ async def test_the_daily_check_starts_purges_for_members_who_left_unseen(service
 
 async def test_a_guild_without_member_data_never_asks_discord(services):
     directory = Directory({GUILD: set(), OTHER_GUILD: set()})
-    services.privacy.attach_directory(directory)
-    await services.privacy.schedule_reconciles([GUILD, OTHER_GUILD])
+    services.reconcile.attach_directory(directory)
+    await services.reconcile.schedule_reconciles([GUILD, OTHER_GUILD])
     await check_due(services, OTHER_GUILD)
     assert directory.asked == []
     assert await services.scheduler.due_at(reconcile_key(OTHER_GUILD)) is not None
@@ -259,16 +262,16 @@ async def test_no_answer_from_discord_purges_nobody_and_retries(services):
     await services.helpdesk.asks.ask(GUILD, MEMBER, "pbl", "Help me")
     directory = Directory({GUILD: set()})
     directory.failing = True
-    services.privacy.attach_directory(directory)
-    await services.privacy.schedule_reconciles([GUILD])
+    services.reconcile.attach_directory(directory)
+    await services.reconcile.schedule_reconciles([GUILD])
     first = await services.scheduler.due_at(reconcile_key(GUILD))
     await check_due(services, GUILD)
-    assert await services.privacy.pending_purges(GUILD) == {}
+    assert await services.departures.pending_purges(GUILD) == {}
     retry = await services.scheduler.due_at(reconcile_key(GUILD))
     assert first < retry < first + timedelta(hours=1)  # backoff, not tomorrow
     directory.failing = False
     await check_due(services, GUILD)
-    assert set(await services.privacy.pending_purges(GUILD)) == {MEMBER}
+    assert set(await services.departures.pending_purges(GUILD)) == {MEMBER}
 
 
 async def test_checks_are_spread_over_the_day_and_kept_across_restarts(services):
@@ -276,13 +279,13 @@ async def test_checks_are_spread_over_the_day_and_kept_across_restarts(services)
     times = {next_reconcile(g, now) for g in range(1000, 1100)}
     assert len(times) > 90  # one second of the day per guild, not one burst
     assert all(now < t <= now + timedelta(days=1) for t in times)
-    await services.privacy.schedule_reconciles([GUILD])
+    await services.reconcile.schedule_reconciles([GUILD])
     first = await services.scheduler.due_at(reconcile_key(GUILD))
     services.clock.advance(timedelta(hours=30))  # a restart later: the check keeps its time
-    await services.privacy.schedule_reconciles([GUILD])
+    await services.reconcile.schedule_reconciles([GUILD])
     assert await services.scheduler.due_at(reconcile_key(GUILD)) == first
 
 
 async def test_not_a_member_id_is_refused(services):
     with pytest.raises(UserError):
-        await services.privacy.collect(GUILD, 0)
+        await services.member_data.collect(GUILD, 0)
