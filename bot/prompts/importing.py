@@ -34,6 +34,8 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from bot.errors import UserError
+
 __all__ = [
     "ALLOWED_EXTENSIONS",
     "MAX_IMPORT_BYTES",
@@ -285,3 +287,12 @@ def _collect(rows: list[_Row]) -> ImportParse:
         result.accepted.append(text)
         result.accepted_lines.append(line_no)
     return result
+
+
+def checked_prompt_text(text: str) -> str:
+    """The cleaned prompt text, or a UserError saying why it cannot be a prompt."""
+    cleaned = clean_prompt_text(text)
+    problem = prompt_problem(cleaned)
+    if problem is not None:
+        raise UserError(f"A prompt needs 1 to 1,000 characters; this one is {problem}.")
+    return cleaned

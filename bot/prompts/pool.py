@@ -1,31 +1,28 @@
-"""A guild's prompt pool in the database: custom prompts, hidden built-ins, suggestions, imports.
+"""A guild's prompt pool in the database: custom prompts, hidden built-ins, imports, usage.
 
 The rules of *which* prompt comes next live in `rotation.py` (pure); this module reads and writes
 what those rules need. Every way a prompt enters the pool (add, import, an approved suggestion)
-goes through `_insert_custom`, so "the same prompt" is decided once, by `prompt_key`.
+goes through `insert_custom`, so "the same prompt" is decided once, by `prompt_key`.
 """
 
 from __future__ import annotations
 
 import functools
-import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.db.connection import Transaction
 from bot.errors import UserError
-from bot.timeutil import from_db, to_db
+from bot.timeutil import to_db
 
 from .importing import (
     ImportFileError,
     InFileDuplicate,
     Rejected,
-    clean_prompt_text,
+    checked_prompt_text,
     parse_import,
     prompt_key,
-    prompt_problem,
 )
 from .library import load_library
 from .rotation import (
@@ -38,7 +35,6 @@ from .rotation import (
 )
 
 CUSTOM_THEME = "from this community"
-MAX_PENDING_SUGGESTIONS = 5
 LIST_PAGE_SIZE = 15
 
 
@@ -84,16 +80,6 @@ class ImportReport:
 
 
 @dataclass(frozen=True, slots=True)
-class Suggestion:
-    id: int
-    guild_id: int
-    suggested_by_user_id: int
-    text: str
-    status: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class Usage:
     """What the rotation needs: the current cycle, its used ids and the last prompt posted."""
 
@@ -112,9 +98,19 @@ class ClaimState:
     usage: Usage
 
 
+# The one definition of "used in the current cycle": a post uses its prompt from the moment it
+# is claimed (so a crash mid-send cannot hand out the same prompt twice); failed and skipped
+# posts use nothing. The current cycle is the highest cycle among the posts that used one.
+_USED_THIS_CYCLE = """
+    SELECT id, prompt_id, cycle FROM prompt_posts
+     WHERE guild_id = :guild_id AND status IN ('sending', 'sent') AND cycle = (
+        SELECT MAX(cycle) FROM prompt_posts
+         WHERE guild_id = :guild_id AND status IN ('sending', 'sent'))
+"""
+
 # One statement, so a claim is one read (each read is a hop to the database thread, and 10,000
 # guilds may post in the same second). Parts are ordered by id, as `customs` and `usage` are.
-_CLAIM_STATE = """
+_CLAIM_STATE = f"""
     SELECT 'day' AS part, id AS n, status AS value, NULL AS cycle FROM prompt_posts
      WHERE guild_id = :guild_id AND local_date = :day AND extra = 0
     UNION ALL
@@ -122,10 +118,7 @@ _CLAIM_STATE = """
     UNION ALL
     SELECT 'custom', id, text, NULL FROM custom_prompts WHERE guild_id = :guild_id
     UNION ALL
-    SELECT 'used', id, prompt_id, cycle FROM prompt_posts
-     WHERE guild_id = :guild_id AND status IN ('sending', 'sent') AND cycle = (
-        SELECT MAX(cycle) FROM prompt_posts
-         WHERE guild_id = :guild_id AND status IN ('sending', 'sent'))
+    SELECT 'used', id, prompt_id, cycle FROM ({_USED_THIS_CYCLE}) AS used
     ORDER BY part, n
 """
 
@@ -161,16 +154,11 @@ class PromptPool:
         """`pool`, `usage` and the day's (non-extra) post row in one read, for a claim."""
         rows = await reader.fetchall(_CLAIM_STATE, {"guild_id": guild_id, "day": day})
         day_rows = [row for row in rows if row["part"] == "day"]
-        used = [row for row in rows if row["part"] == "used"]
         pool = _assemble(
             {row["value"] for row in rows if row["part"] == "hidden"},
             [_custom(row["n"], row["value"]) for row in rows if row["part"] == "custom"],
         )
-        usage = (
-            Usage(used[0]["cycle"], frozenset(r["value"] for r in used), used[-1]["value"])
-            if used
-            else Usage(0, frozenset(), None)
-        )
+        usage = _usage([(row["value"], row["cycle"]) for row in rows if row["part"] == "used"])
         return ClaimState(
             day_post_id=day_rows[0]["n"] if day_rows else None,
             day_status=day_rows[0]["value"] if day_rows else None,
@@ -178,23 +166,10 @@ class PromptPool:
             usage=usage,
         )
 
-    async def usage(self, guild_id: int, tx: Transaction | None = None) -> Usage:
+    async def usage(self, guild_id: int) -> Usage:
         """Prompts posted (or being posted) in the current cycle; failed posts use nothing."""
-        reader = tx or self._db
-        cycle = await reader.fetchval(
-            "SELECT MAX(cycle) FROM prompt_posts "
-            "WHERE guild_id = ? AND status IN ('sending', 'sent')",
-            (guild_id,),
-        )
-        if cycle is None:
-            return Usage(0, frozenset(), None)
-        rows = await reader.fetchall(
-            "SELECT prompt_id FROM prompt_posts "
-            "WHERE guild_id = ? AND cycle = ? AND status IN ('sending', 'sent') ORDER BY id",
-            (guild_id, cycle),
-        )
-        used = [row["prompt_id"] for row in rows]
-        return Usage(cycle, frozenset(used), used[-1] if used else None)
+        rows = await self._db.fetchall(f"{_USED_THIS_CYCLE} ORDER BY id", {"guild_id": guild_id})
+        return _usage([(row["prompt_id"], row["cycle"]) for row in rows])
 
     async def page(self, guild_id: int, page: int) -> PoolPage:
         """One page of every prompt (hidden built-ins too, flagged), built-ins first."""
@@ -226,14 +201,14 @@ class PromptPool:
 
     async def add(self, guild_id: int, text: str) -> PoolPrompt:
         """Add one custom prompt; it joins the current cycle (it has not been used in it)."""
-        cleaned = _checked_text(text)
+        cleaned = checked_prompt_text(text)
         async with self._db.transaction() as tx:
-            existing = await self._existing_keys(guild_id, tx)
+            existing = await self.existing_keys(guild_id, tx)
             if prompt_key(cleaned) in existing:
                 raise UserError(
                     f"That prompt is already in the pool as `{existing[prompt_key(cleaned)]}`."
                 )
-            prompt_id = await self._insert_custom(tx, guild_id, cleaned, "admin")
+            prompt_id = await self.insert_custom(tx, guild_id, cleaned, "admin")
         return PoolPrompt(prompt_id, cleaned, CUSTOM_THEME, builtin=False)
 
     async def remove(self, guild_id: int, typed_id: str) -> Removal:
@@ -276,19 +251,21 @@ class PromptPool:
             duplicates_in_file=parsed.duplicates_in_file, rejected=parsed.rejected
         )
         async with self._db.transaction() as tx:
-            existing = await self._existing_keys(guild_id, tx)
+            existing = await self.existing_keys(guild_id, tx)
             for text, line_no in zip(parsed.accepted, parsed.accepted_lines, strict=True):
                 if (found := existing.get(prompt_key(text))) is not None:
                     report.duplicates_in_pool.append(PoolDuplicate(line_no, found))
                     continue
-                report.added.append(await self._insert_custom(tx, guild_id, text, "import"))
+                report.added.append(await self.insert_custom(tx, guild_id, text, "import"))
         return report
 
-    async def _existing_keys(self, guild_id: int, tx: Transaction) -> dict[str, str]:
+    async def existing_keys(self, guild_id: int, tx: Transaction) -> dict[str, str]:
         """prompt_key -> id for every prompt in the pool (hidden built-ins are not in it)."""
         return {prompt_key(p.text): pid for pid, p in (await self.pool(guild_id, tx)).items()}
 
-    async def _insert_custom(self, tx: Transaction, guild_id: int, text: str, source: str) -> str:
+    async def insert_custom(self, tx: Transaction, guild_id: int, text: str, source: str) -> str:
+        """Add a checked, new prompt to the pool in `tx` (every way in goes through here, so
+        "the same prompt" is decided once, by `prompt_key`); returns its id."""
         cursor = await tx.execute(
             "INSERT INTO custom_prompts (guild_id, text, text_key, source, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -297,91 +274,12 @@ class PromptPool:
         assert cursor.lastrowid is not None
         return custom_prompt_id(cursor.lastrowid)
 
-    # -- suggestions -----------------------------------------------------------------------------
 
-    async def suggest(self, guild_id: int, user_id: int, text: str) -> Suggestion:
-        """Queue a member's prompt for review (at most 5 pending per member)."""
-        cleaned = _checked_text(text)
-        async with self._db.transaction() as tx:
-            pending = await tx.fetchall(
-                "SELECT text FROM prompt_suggestions "
-                "WHERE guild_id = ? AND suggested_by_user_id = ? AND status = 'pending'",
-                (guild_id, user_id),
-            )
-            if len(pending) >= MAX_PENDING_SUGGESTIONS:
-                raise UserError(
-                    f"You already have {MAX_PENDING_SUGGESTIONS} suggestions waiting for review. "
-                    "Please wait until an admin has looked at them."
-                )
-            if any(prompt_key(row["text"]) == prompt_key(cleaned) for row in pending):
-                raise UserError("You already suggested this prompt; it is waiting for review.")
-            if prompt_key(cleaned) in await self._existing_keys(guild_id, tx):
-                raise UserError("This prompt is already in the server's pool. Thank you!")
-            now = self._clock.now()
-            cursor = await tx.execute(
-                "INSERT INTO prompt_suggestions (guild_id, suggested_by_user_id, text, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (guild_id, user_id, cleaned, to_db(now)),
-            )
-            assert cursor.lastrowid is not None
-        return Suggestion(cursor.lastrowid, guild_id, user_id, cleaned, "pending", now)
-
-    async def pending(self, guild_id: int, limit: int) -> tuple[list[Suggestion], int]:
-        """The oldest `limit` pending suggestions, and how many are pending in all."""
-        rows = await self._db.fetchall(
-            "SELECT * FROM prompt_suggestions WHERE guild_id = ? AND status = 'pending' "
-            "ORDER BY id LIMIT ?",
-            (guild_id, limit),
-        )
-        total = await self._db.fetchval(
-            "SELECT COUNT(*) FROM prompt_suggestions WHERE guild_id = ? AND status = 'pending'",
-            (guild_id,),
-        )
-        return [_suggestion(row) for row in rows], total
-
-    async def pending_count_of(self, guild_id: int, user_id: int) -> int:
-        return await self._db.fetchval(
-            "SELECT COUNT(*) FROM prompt_suggestions "
-            "WHERE guild_id = ? AND suggested_by_user_id = ? AND status = 'pending'",
-            (guild_id, user_id),
-        )
-
-    async def decide(
-        self, guild_id: int, suggestion_id: int, admin_user_id: int, *, approve: bool
-    ) -> tuple[Suggestion, str | None]:
-        """Approve (adding the prompt, claiming the DM) or reject a pending suggestion."""
-        async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "SELECT * FROM prompt_suggestions WHERE id = ? AND guild_id = ?",
-                (suggestion_id, guild_id),
-            )
-            if row is None:
-                raise UserError("This suggestion no longer exists.")
-            if row["status"] != "pending":
-                raise UserError(f"This suggestion was already {row['status']}.")
-            prompt_id = None
-            rowid = None
-            if approve:
-                existing = await self._existing_keys(guild_id, tx)
-                if (found := existing.get(prompt_key(row["text"]))) is not None:
-                    raise UserError(
-                        f"This prompt is already in the pool as `{found}`; reject the suggestion."
-                    )
-                prompt_id = await self._insert_custom(tx, guild_id, row["text"], "suggestion")
-                rowid = custom_rowid(prompt_id)
-            await tx.execute(
-                "UPDATE prompt_suggestions SET status = ?, decided_at = ?, decided_by_user_id = ?,"
-                " custom_prompt_id = ?, dm_status = ? WHERE id = ?",
-                (
-                    "approved" if approve else "rejected",
-                    to_db(self._clock.now()),
-                    admin_user_id,
-                    rowid,
-                    "sending" if approve else None,
-                    suggestion_id,
-                ),
-            )
-        return _suggestion(row), prompt_id
+def _usage(used: list[tuple[str, int]]) -> Usage:
+    """The rotation's view of `(prompt_id, cycle)` rows of the current cycle, oldest first."""
+    if not used:
+        return Usage(0, frozenset(), None)
+    return Usage(used[0][1], frozenset(p for p, _ in used), used[-1][0])
 
 
 def _custom(rowid: int, text: str) -> PoolPrompt:
@@ -399,22 +297,3 @@ def _assemble(hidden: set[str], customs: list[PoolPrompt]) -> dict[str, PoolProm
 def _builtins() -> dict[str, PoolPrompt]:
     """The built-in library as pool entries, built once (it never changes while running)."""
     return {p.id: PoolPrompt(p.id, p.text, p.theme, builtin=True) for p in load_library()}
-
-
-def _checked_text(text: str) -> str:
-    cleaned = clean_prompt_text(text)
-    problem = prompt_problem(cleaned)
-    if problem is not None:
-        raise UserError(f"A prompt needs 1 to 1,000 characters; this one is {problem}.")
-    return cleaned
-
-
-def _suggestion(row: sqlite3.Row) -> Suggestion:
-    return Suggestion(
-        row["id"],
-        row["guild_id"],
-        row["suggested_by_user_id"],
-        row["text"],
-        row["status"],
-        from_db(row["created_at"]),
-    )

@@ -9,8 +9,6 @@ from datetime import date, datetime, time
 from bot.schedules import format_hhmm, parse_hhmm
 from bot.timeutil import from_db
 
-from .pool import Suggestion
-
 DAILY_JOB = "prompts.daily"
 
 
@@ -66,6 +64,18 @@ class Today:
 
 
 @dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A member's suggested prompt and where it stands in review."""
+
+    id: int
+    guild_id: int
+    suggested_by_user_id: int
+    text: str
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Approval:
     suggestion: Suggestion
     prompt_id: str
@@ -101,4 +111,15 @@ def post_from_row(row: sqlite3.Row) -> PromptPost:
         threads=bool(row["threads"]),
         message_id=row["message_id"],
         thread_id=row["thread_id"],
+    )
+
+
+def suggestion_from_row(row: sqlite3.Row) -> Suggestion:
+    return Suggestion(
+        row["id"],
+        row["guild_id"],
+        row["suggested_by_user_id"],
+        row["text"],
+        row["status"],
+        from_db(row["created_at"]),
     )

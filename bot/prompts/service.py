@@ -77,7 +77,7 @@ class PromptService:
         self.daily = DailyPoster(
             db, scheduler, clock, guilds, self.schedule, self.pool, self._senders
         )
-        self.suggestions = SuggestionReview(db, self.pool, self._senders)
+        self.suggestions = SuggestionReview(db, clock, self.pool, self._senders)
         scheduler.register(DAILY_JOB, self.daily.daily_job)
         scheduler.register(RECOVER_JOB, self._recover_job)
 
@@ -138,7 +138,7 @@ class PromptService:
         settings = await self.schedule.settings(guild_id)
         member_status = ""
         if user_id is not None:
-            pending = await self.pool.pending_count_of(guild_id, user_id)
+            pending = await self.suggestions.pending_count_of(guild_id, user_id)
             if pending:
                 member_status = f"{pending} of your suggested prompts waiting for review"
         if settings is None:

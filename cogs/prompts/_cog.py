@@ -76,7 +76,7 @@ class Prompts(commands.Cog):
         text: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
     ) -> None:
         assert interaction.guild_id is not None
-        suggestion = await self.service.pool.suggest(
+        suggestion = await self.service.suggestions.suggest(
             interaction.guild_id, interaction.user.id, text
         )
         await reply(
@@ -193,7 +193,7 @@ class Prompts(commands.Cog):
     @admin_prompts.command(name="review", description="Approve or reject suggested prompts")
     async def review(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        pending, total = await self.service.pool.pending(interaction.guild_id, REVIEW_BATCH)
+        pending, total = await self.service.suggestions.pending(interaction.guild_id, REVIEW_BATCH)
         if not pending:
             await reply(interaction, "No suggestions are waiting for review.")
             return

@@ -9,7 +9,8 @@ import discord
 
 from bot.edge.admin import require_manage_guild
 from bot.edge.interactions import reply
-from bot.prompts.pool import PoolPage, Suggestion
+from bot.prompts.pool import PoolPage
+from bot.prompts.records import Suggestion
 
 from .._ui import services_of, shows_errors
 from ._render import COLOR, pool_line

@@ -235,11 +235,11 @@ async def test_suggestions_are_capped_and_approval_adds_and_dms(env):
     services, sender = env
     member = 2002
     ids = [
-        (await services.prompts.pool.suggest(G, member, f"Question number {i}?")).id
+        (await services.prompts.suggestions.suggest(G, member, f"Question number {i}?")).id
         for i in range(5)
     ]
     with pytest.raises(UserError, match="5 suggestions waiting"):
-        await services.prompts.pool.suggest(G, member, "One too many?")
+        await services.prompts.suggestions.suggest(G, member, "One too many?")
     approval = await services.prompts.suggestions.approve(G, ids[0], admin_user_id=2001)
     assert approval.dm_sent and [n.user_id for n in sender.dms] == [member]
     pool = await services.prompts.pool.pool(G)
@@ -249,7 +249,7 @@ async def test_suggestions_are_capped_and_approval_adds_and_dms(env):
     await services.prompts.suggestions.reject(G, ids[1], admin_user_id=2001)
     sender.dm_fail_with = "DMs are closed"
     assert not (await services.prompts.suggestions.approve(G, ids[2], admin_user_id=2001)).dm_sent
-    await services.prompts.pool.suggest(G, member, "Room for this one now?")
+    await services.prompts.suggestions.suggest(G, member, "Room for this one now?")
 
 
 async def test_remove_hides_built_ins_and_deletes_custom_prompts(env):
