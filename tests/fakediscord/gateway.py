@@ -2,6 +2,11 @@
 
 Sessions outlive their socket so a dropped client can RESUME and receive the events it missed,
 as on Discord; ``drop()`` closes sockets to exercise discord.py's reconnect logic.
+
+Sharding as on Discord: an IDENTIFY with ``shard: [id, count]`` makes a session for that shard.
+Its READY lists only the guilds with ``(guild_id >> 22) % count == id`` (GUILD_CREATE follows for
+each), a guild's events go only to the sessions of the shard that owns it, and events without a
+guild (a button in a DM) go to shard 0. A session without ``shard`` gets everything.
 """
 
 from __future__ import annotations
@@ -21,6 +26,19 @@ from .state import FakeState
 log = logging.getLogger(__name__)
 
 HEARTBEAT_INTERVAL_MS = 41250
+#: Events whose payload is the guild itself (its id is `id`, not `guild_id`).
+_GUILD_EVENTS = frozenset({"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"})
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord routes a guild's events to."""
+    return (guild_id >> 22) % shard_count
+
+
+def event_guild_id(event: str, data: dict) -> int | None:
+    """The guild an event belongs to, or None for a guild-less one (DMs)."""
+    raw = data.get("id") if event in _GUILD_EVENTS else data.get("guild_id")
+    return int(raw) if raw is not None else None
 
 
 @dataclass
@@ -31,6 +49,14 @@ class Session:
     seq: int = 0
     ws: web.WebSocketResponse | None = None
     backlog: list[dict] = field(default_factory=list)
+    shard: tuple[int, int] | None = None  # (shard id, shard count) from IDENTIFY
+
+    def owns(self, guild_id: int | None) -> bool:
+        """Whether this session receives events of `guild_id` (None: a guild-less event)."""
+        if self.shard is None:
+            return True
+        shard_id, count = self.shard
+        return shard_of(guild_id, count) == shard_id if guild_id is not None else shard_id == 0
 
     def next_frame(self, event: str, data: dict) -> dict:
         self.seq += 1
@@ -99,7 +125,10 @@ class Gateway:
             if not self.token_ok(str(d.get("token", ""))):
                 await ws.close(code=4004, message=b"Authentication failed.")
                 return session
-            session = Session(uuid.uuid4().hex, ws=ws)
+            shard = d.get("shard")
+            session = Session(
+                uuid.uuid4().hex, ws=ws, shard=(int(shard[0]), int(shard[1])) if shard else None
+            )
             self.sessions[session.id] = session
             self.identify_count += 1
             await self._identify(ws, session, d)
@@ -120,10 +149,11 @@ class Gateway:
 
     async def _identify(self, ws: web.WebSocketResponse, session: Session, d: dict) -> None:
         st = self.state
+        guild_ids = [g for g in st.guilds if session.owns(g)]
         ready = {
             "v": 10,
             "user": {**st.bot_user.payload(), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(g), "unavailable": True} for g in st.guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in guild_ids],
             "session_id": session.id,
             "resume_gateway_url": self.url,
             "session_type": "normal",
@@ -138,7 +168,7 @@ class Gateway:
         if d.get("shard"):
             ready["shard"] = d["shard"]
         await self._send(ws, session.next_frame("READY", ready))
-        for guild_id in list(st.guilds):
+        for guild_id in guild_ids:
             await self._send(ws, session.next_frame("GUILD_CREATE", self.guild_payload(guild_id)))
 
     def guild_payload(self, guild_id: int) -> dict:
@@ -180,7 +210,7 @@ class Gateway:
         """REQUEST_GUILD_MEMBERS: by `user_ids` (at most 100) or by name `query` (with `limit`;
         0 with an empty query means everyone), answered in chunks of 1,000 with the `nonce`."""
         guild = self.state.guilds.get(int(d.get("guild_id") or 0))
-        if guild is None or session is None:
+        if guild is None or session is None or not session.owns(guild.id):
             return
         self.member_requests.append(d)
         limit = int(d.get("limit") or 0)
@@ -215,8 +245,12 @@ class Gateway:
             await self._send(ws, session.next_frame("GUILD_MEMBERS_CHUNK", chunk))
 
     async def dispatch(self, event: str, data: dict) -> None:
-        """Send an event to every session (buffered for sessions that are disconnected)."""
+        """Send an event to every session of the shard that owns its guild (buffered for
+        sessions that are disconnected)."""
+        guild_id = event_guild_id(event, data)
         for session in list(self.sessions.values()):
+            if not session.owns(guild_id):
+                continue
             frame = session.next_frame(event, data)
             if session.ws is not None and not session.ws.closed:
                 await self._send(session.ws, frame)

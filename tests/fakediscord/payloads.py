@@ -60,6 +60,19 @@ _lock = threading.Lock()
 _last = 0
 
 
+def snowflake_on_shard(shard_id: int, shard_count: int, at: float | None = None) -> int:
+    """A unique snowflake (a guild id) that Discord routes to `shard_id` of `shard_count`.
+
+    The shard is `(id >> 22) % shard_count`, the id's millisecond modulo the count, so the
+    timestamp is moved back by less than `shard_count` milliseconds to land on the wanted shard
+    (the low bits still come from the process-wide counter, so ids stay unique).
+    """
+    now_ms = int((time.time() if at is None else at) * 1000) - DISCORD_EPOCH_MS
+    ms = now_ms - (now_ms - shard_id) % shard_count
+    with _lock:
+        return (ms << 22) | (next(_counter) & 0xFFF)
+
+
 def snowflake(at: float | None = None) -> int:
     """A unique snowflake for *now* (or ``at``), strictly increasing within the process.
 
