@@ -29,8 +29,15 @@ class Feature(Protocol):
     """What every feature service offers the overview commands, the timezone change and
     privacy (each feature declares how /privacy treats its own tables)."""
 
-    name: str
-    privacy_rules: TableRules
+    @property
+    def name(self) -> str:
+        """The feature's name as members read it, e.g. "Daily prompts"."""
+        ...
+
+    @property
+    def privacy_rules(self) -> TableRules:
+        """How /privacy treats this feature's tables (those without a rule: delete the rows)."""
+        ...
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
         """This feature's state in a guild, and `user_id`'s own status when given."""

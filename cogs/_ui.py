@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, ParamSpec, cast
 
 import discord
 
@@ -31,21 +32,32 @@ class KindredView(discord.ui.View):
         await render_error(interaction, error)
 
 
-ItemCallback = Callable[[Any, discord.Interaction], Awaitable[None]]
+P = ParamSpec("P")
 
 
-def shows_errors(callback: ItemCallback) -> ItemCallback:
+def shows_errors(
+    callback: Callable[P, CoroutineType[Any, Any, None]],
+) -> Callable[P, CoroutineType[Any, Any, None]]:
     """For a `DynamicItem`'s callback: discord.py runs dynamic items in a plain `View` whose
-    `on_error` only logs, so errors are rendered here, like every command error."""
+    `on_error` only logs, so errors are rendered here, like every command error. The wrapper
+    keeps the callback's exact signature (ParamSpec), so it still overrides `callback`."""
 
     @functools.wraps(callback)
-    async def wrapper(self: Any, interaction: discord.Interaction) -> None:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
-            await callback(self, interaction)
+            await callback(*args, **kwargs)
         except Exception as error:
-            await render_error(interaction, error)
+            await render_error(_interaction_among(*args, *kwargs.values()), error)
 
     return wrapper
+
+
+def _interaction_among(*values: object) -> discord.Interaction:
+    """The interaction a callback was called with (its second argument, after `self`)."""
+    for value in values:
+        if isinstance(value, discord.Interaction):
+            return value
+    raise TypeError("shows_errors wraps callbacks that receive an interaction")
 
 
 class OwnerOnlyView(KindredView):

@@ -68,7 +68,7 @@ class Admin(
             for start in range(0, len(files), FILES_PER_MESSAGE):
                 batch = files[start : start + FILES_PER_MESSAGE]
                 await interaction.followup.send(
-                    export_note(export) if start == 0 else None,
+                    export_note(export) if start == 0 else discord.utils.MISSING,
                     files=[discord.File(f.path, filename=f.filename) for f in batch],
                     ephemeral=True,
                 )

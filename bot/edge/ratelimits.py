@@ -16,13 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import discord
+from discord.http import HTTPClient
 
 SWEEP_INTERVAL_SECONDS = 60.0
 
 
 def throttle_bucket_sweep(
-    http: discord.http.HTTPClient,
+    http: HTTPClient,
     *,
     interval: float = SWEEP_INTERVAL_SECONDS,
     monotonic: Callable[[], float] = time.monotonic,

@@ -13,8 +13,6 @@ guild, so an id from another server is simply "not found".
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
@@ -35,7 +33,7 @@ class HelpdeskService:
     """The help ledger (a `Feature`)."""
 
     name = FEATURE_NAME
-    privacy_rules: ClassVar[TableRules] = {
+    privacy_rules: TableRules = {
         "helpdesk_asks": TableRule("asks for help", anonymise=("closed_by_user_id",)),
         "helpdesk_offers": TableRule("offers of help"),
         "helpdesk_messages": TableRule(

@@ -19,8 +19,6 @@ Jobs (all persisted in the scheduler):
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
@@ -42,7 +40,7 @@ class PairingService:
     """The pairing feature (implements `Feature` and `MemberDeparture`)."""
 
     name = FEATURE_NAME
-    privacy_rules: ClassVar[TableRules] = {
+    privacy_rules: TableRules = {
         "pairing_members": TableRule("pairing sign-up"),
         "pairing_blocks": TableRule(
             "members you asked not to be paired with", keep=("blocked_user_id",)

@@ -15,7 +15,6 @@ features borrow are computed here, from several parts.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import ClassVar
 
 from bot.clock import Clock
 from bot.db import Database
@@ -60,7 +59,7 @@ class PromptService:
     """Implements the `Feature` protocol for daily prompts."""
 
     name = "Daily prompts"
-    privacy_rules: ClassVar[TableRules] = {
+    privacy_rules: TableRules = {
         "prompt_suggestions": TableRule("prompt suggestions", anonymise=("decided_by_user_id",)),
     }
 
