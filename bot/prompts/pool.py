@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.clock import Clock
-from bot.db import Database
-from bot.db.connection import Transaction
+from bot.db import Database, Transaction
 from bot.errors import UserError
 from bot.timeutil import from_db, to_db
 
