@@ -1,4 +1,5 @@
-"""`python -m bot` (or `kindred`): run the bot. `python -m bot backup PATH`: copy the database.
+"""`python -m bot` (or `kindred`): run the bot. `python -m bot backup PATH`: copy the database
+(SQLite: an online copy of the file; PostgreSQL: `pg_dump --format=custom`).
 
 Every way start-up can fail because of the operator's configuration ends in one line on stderr
 that names the setting and the fix, and a non-zero exit, never a traceback.
@@ -17,7 +18,7 @@ from dotenv import load_dotenv
 
 from .db import DatabaseError
 from .logs import setup_logging
-from .settings import DEFAULT_DATABASE_URL, Settings, SettingsError, database_path_from_url
+from .settings import DEFAULT_DATABASE_URL, Settings, SettingsError, database_from_url
 
 USAGE = "usage: python -m bot [backup PATH]"
 
@@ -41,7 +42,7 @@ def run(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(os.environ)
     except SettingsError as exc:
         return fail(str(exc))
-    setup_logging(settings.log_level, secrets=[settings.token])
+    setup_logging(settings.log_level, secrets=[settings.token, settings.database.secret or ""])
 
     from .app import main  # imported late so settings errors stay fast and quiet
 
@@ -70,15 +71,15 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def backup(target: Path) -> int:
-    """Copy the live database to `target` with SQLite's online backup API."""
-    from .db import Database
+    """Write a restorable copy of the live database to `target` (the driver knows how)."""
+    from .db import Database, SqliteConfig
 
     try:
-        source = database_path_from_url(os.environ.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL)
+        source = database_from_url(os.environ.get("DATABASE_URL", "") or DEFAULT_DATABASE_URL)
     except SettingsError as exc:
         return fail(str(exc))
-    if not source.exists():
-        return fail(f"DATABASE_URL: there is no database at {source} to back up.")
+    if isinstance(source, SqliteConfig) and not source.path.exists():
+        return fail(f"DATABASE_URL: there is no database at {source.path} to back up.")
 
     async def copy() -> None:
         db = await Database.open(source)
@@ -91,7 +92,7 @@ def backup(target: Path) -> int:
         asyncio.run(copy())
     except (DatabaseError, OSError) as exc:
         return fail(f"backup to {target} failed: {exc}")
-    print(f"kindred: backed up {source} to {target}")
+    print(f"kindred: backed up {source.display} to {target}")
     return 0
 
 

@@ -128,7 +128,7 @@ class Kindred(commands.Bot):
 
 async def open_services(settings: Settings) -> Services:
     """Open and migrate the database and build the core services on the real clock."""
-    db = await Database.open(settings.database_path)
+    db = await Database.open(settings.database)
     try:
         await migrate(db)
     except Exception:

@@ -4,14 +4,14 @@ What is in it: every guild-scoped table (one with `guild_id`, found in the live 
 table added by a later migration is exported without touching this file), only this guild's
 rows, member ids as plain ids. What is not: the scheduler's `jobs` (how Kindred plans its own
 work, not the guild's data; it is recomputed from the settings) and any column whose name marks
-a secret (`token`, `secret`, `password`). The file names the schema version (`PRAGMA
-user_version`) and this format's version, so a reader knows which columns to expect.
+a secret (`token`, `secret`, `password`). The file names the schema version (the last migration
+applied) and this format's version, so a reader knows which columns to expect.
 
 It has to work for a guild with 10,000 members, so rows are streamed: read in chunks from a
-snapshot and written straight to a temporary file, never held in one list. The snapshot is a
-second, read-only connection inside one read transaction (WAL lets it see one consistent moment
-while the bot keeps writing). Discord limits each attachment's size: a file over the limit is
-gzipped, and a gzip still over it is cut into numbered parts (`cat` them back together).
+snapshot and written straight to a temporary file, never held in one list. The snapshot
+(`Database.snapshot`) sees one consistent moment while the bot keeps writing. Discord limits
+each attachment's size: a file over the limit is gzipped, and a gzip still over it is cut into
+numbered parts (`cat` them back together).
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-
-import aiosqlite
 
 from .clock import Clock
 from .db import Database
@@ -95,13 +93,13 @@ class GuildExporter:
         header = {
             "format": "kindred-guild-export",
             "format_version": EXPORT_FORMAT_VERSION,
-            "schema_version": await self._db.fetchval("PRAGMA user_version"),
+            "schema_version": await self._db.schema_version(),
             "guild_id": guild_id,
             "exported_at": to_db(self._clock.now()),
         }
         out.write(json.dumps(header)[:-1] + ', "tables": {')  # the header object stays open
         total = 0
-        async with snapshot(self._db) as conn:
+        async with self._db.snapshot() as snapshot:
             for index, table in enumerate(scoped):
                 columns = exported_columns(table)
                 out.write(
@@ -111,27 +109,14 @@ class GuildExporter:
                 select = ", ".join(quote(c) for c in columns)
                 sql = f"SELECT {select} FROM {quote(table.name)} WHERE guild_id = ?"
                 first = True
-                async with conn.execute(sql, (guild_id,)) as cursor:
-                    while chunk := await cursor.fetchmany(CHUNK_ROWS):
-                        for row in chunk:
-                            out.write(("\n" if first else ",\n") + json.dumps(plain_row(row)))
-                            first = False
-                        total += len(chunk)
+                async for chunk in snapshot.chunks(sql, (guild_id,), CHUNK_ROWS):
+                    for row in chunk:
+                        out.write(("\n" if first else ",\n") + json.dumps(plain_row(row)))
+                        first = False
+                    total += len(chunk)
                 out.write("]}")
         out.write("}}\n")
         return total, len(scoped)
-
-
-@contextlib.asynccontextmanager
-async def snapshot(db: Database) -> AsyncIterator[aiosqlite.Connection]:
-    """A read-only connection holding one read transaction: a consistent view of the data."""
-    conn = await aiosqlite.connect(f"{db.path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("BEGIN")
-        yield conn
-    finally:
-        await conn.close()
 
 
 def package(raw: Path, size_limit: int, rows: int, count: int) -> GuildExport:

@@ -1,4 +1,4 @@
-"""What the database holds, read from SQLite itself rather than from a list kept by hand.
+"""What the database holds, read from the database itself rather than from a list kept by hand.
 
 Privacy and export must cover tables that features add later. They find them by our naming
 conventions (see docs/architecture.md): a guild-scoped table has a `guild_id` column, and every
@@ -9,11 +9,10 @@ covered the moment its migration runs.
 from __future__ import annotations
 
 import base64
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .db import Database
+from .db import Database, Row
 
 GUILD_COLUMN = "guild_id"
 MEMBER_SUFFIX = "user_id"
@@ -40,24 +39,18 @@ def quote(identifier: str) -> str:
 
 
 async def tables(db: Database) -> list[Table]:
-    """Every user table in the database, in name order (SQLite's own tables excluded)."""
-    names = await db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name"
-    )
-    found = []
-    for (name,) in names:
-        info = await db.fetchall(f"PRAGMA table_info({quote(name)})")
-        found.append(Table(name, tuple(row["name"] for row in info)))
-    return found
+    """Every Kindred table in the database, in name order (the driver reads the catalogue:
+    sqlite_master on SQLite, information_schema on PostgreSQL)."""
+    found = await db.table_columns()
+    return [Table(name, found[name]) for name in sorted(found)]
 
 
 def plain(value: Any) -> Any:
-    """A stored value as JSON can carry it (SQLite gives int, float, str, bytes or None)."""
+    """A stored value as JSON can carry it (the drivers give int, float, str, bytes or None)."""
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return value
 
 
-def plain_row(row: sqlite3.Row) -> dict[str, Any]:
+def plain_row(row: Row) -> dict[str, Any]:
     return {key: plain(row[key]) for key in row.keys()}

@@ -12,6 +12,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from .db.config import POSTGRES_SCHEMES, DatabaseConfig, PostgresConfig, SqliteConfig, redact
 
 DEFAULT_DATABASE_URL = "sqlite:///data/kindred.db"
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -24,14 +27,14 @@ class SettingsError(Exception):
 @dataclass(frozen=True, slots=True)
 class Settings:
     token: str
-    database_path: Path
+    database: DatabaseConfig
     log_level: int
     dev_guild_id: int | None
 
     def __repr__(self) -> str:
         # Never let the token reach a log line or a traceback through repr().
         return (
-            f"Settings(token=<hidden>, database_path={self.database_path!s}, "
+            f"Settings(token=<hidden>, database={self.database.display}, "
             f"log_level={logging.getLevelName(self.log_level)}, dev_guild_id={self.dev_guild_id})"
         )
 
@@ -40,9 +43,7 @@ class Settings:
         """Build settings from environment variables, raising SettingsError on the first problem."""
         return cls(
             token=_token(env.get("DISCORD_TOKEN", "")),
-            database_path=database_path_from_url(
-                env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
-            ),
+            database=database_from_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
             log_level=_log_level(env.get("LOG_LEVEL", "").strip() or "INFO"),
             dev_guild_id=_dev_guild_id(env.get("DEV_GUILD_ID", "").strip()),
         )
@@ -60,18 +61,58 @@ def _token(raw: str) -> str:
     return token
 
 
-def database_path_from_url(url: str) -> Path:
+def database_from_url(url: str) -> DatabaseConfig:
+    """A SQLite file (`sqlite:///relative.db`, `sqlite:////absolute.db`) or a PostgreSQL
+    database (`postgresql://user:password@host:5432/database`, or `postgres://...`)."""
+    scheme = url.partition("://")[0].lower()
+    if scheme in POSTGRES_SCHEMES:
+        return _postgres(url)
+    return _sqlite(url)
+
+
+def _sqlite(url: str) -> SqliteConfig:
     """Turn `sqlite:///relative/path.db` or `sqlite:////absolute/path.db` into a path."""
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
         raise SettingsError(
-            f"DATABASE_URL {url!r} is not a SQLite URL: use sqlite:///data/kindred.db "
-            "(relative) or sqlite:////var/lib/kindred/kindred.db (absolute)."
+            f"DATABASE_URL {redact(url)!r} is neither a SQLite nor a PostgreSQL URL: use "
+            "sqlite:///data/kindred.db (a file, relative or sqlite:////absolute) or "
+            "postgresql://user:password@host:5432/database."
         )
     path = Path(url[len(prefix) :])
     if path.name in ("", ".", "..") or url.endswith("/"):
         raise SettingsError(f"DATABASE_URL {url!r} names a folder, not a database file.")
-    return path
+    return SqliteConfig(path)
+
+
+def _postgres(url: str) -> PostgresConfig:
+    """Check the parts asyncpg would otherwise reject at start-up with a less clear message.
+
+    Messages show the URL through `redact`, so the password never reaches a terminal or log.
+    """
+    shown = redact(url)
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise SettingsError(
+            f"DATABASE_URL {shown!r} has a bad port: use a number from 1 to 65535 "
+            "(PostgreSQL's default is 5432)."
+        )
+    if not parts.hostname and "host" not in parse_qs(parts.query):
+        raise SettingsError(
+            f"DATABASE_URL {shown!r} names no server: use "
+            "postgresql://user:password@host:5432/database."
+        )
+    database = parts.path.removeprefix("/")
+    if not database or "/" in database:
+        raise SettingsError(
+            f"DATABASE_URL {shown!r} names no database: end it with /database, as in "
+            "postgresql://user:password@host:5432/kindred."
+        )
+    return PostgresConfig(url)
 
 
 def _log_level(raw: str) -> int:

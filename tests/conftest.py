@@ -6,15 +6,20 @@
 - `kindred_factory`: the same, when a test needs another start time or a setting.
 - `bot_process`: `python -m bot` as a subprocess against the fake (real clock), for tests that
   run the bot exactly as a user would.
+- `backend` ("sqlite" or "postgres") and `fresh_database`: tests that touch SQL run on each
+  backend they are parametrised with (see tests/support/db.py); `postgres_server` is the
+  session's PostgreSQL (tests/support/postgres.py), skipped with a reason when there is none,
+  or failed when `KINDRED_REQUIRE_POSTGRES=1` (CI).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,13 +28,77 @@ from typing import Any
 import pytest
 
 from bot.app import Kindred
+from bot.db import Backend, DatabaseConfig, SqliteConfig
 from bot.services import Services
 from bot.settings import Settings
 from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle
 from tests.fakediscord.fixtures import World, discord_client, fake_discord  # noqa: F401
 from tests.support.clock import FakeClock
-from tests.support.db import START, open_test_services
+from tests.support.db import (
+    BACKENDS,
+    START,
+    DatabaseFactory,
+    database_factory,
+    open_test_services,
+    settle,
+)
+from tests.support.postgres import (
+    REQUIRE_VARIABLE,
+    PostgresServer,
+    PostgresUnavailable,
+)
+from tests.support.postgres import (
+    postgres_server as start_postgres_server,
+)
 from tests.support.process import SITECUSTOMIZE, bot_environment
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that asks for `backend` on its backends (marker, else BACKENDS)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    names = marker.args if marker else BACKENDS
+    if tuple(names) != ("sqlite",):  # SQLite alone keeps the test's plain name
+        metafunc.parametrize("backend", names, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL; without one, its tests skip (or fail, when it is required)."""
+    try:
+        server = start_postgres_server()
+    except PostgresUnavailable as exc:
+        if os.environ.get(REQUIRE_VARIABLE) == "1":
+            pytest.fail(f"{REQUIRE_VARIABLE}=1 but {exc}", pytrace=False)
+        pytest.skip(f"no PostgreSQL: {exc}")
+    try:
+        yield server
+    finally:
+        try:
+            server.drop_leftovers()
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Backend:
+    """The database this test runs on (parametrised by `pytest_generate_tests`)."""
+    name: Backend = getattr(request, "param", "sqlite")
+    if name == "postgres":
+        request.getfixturevalue("postgres_server")  # skips or fails here when there is none
+    return name
+
+
+@pytest.fixture
+async def fresh_database(
+    backend: Backend, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[DatabaseFactory]:
+    """`await fresh_database()`: a new migrated database on the test's backend
+    (`migrated=False`: an empty one)."""
+    server = request.getfixturevalue("postgres_server") if backend == "postgres" else None
+    async with database_factory(backend, tmp_path, server) as make:
+        yield make
 
 
 @dataclass
@@ -37,7 +106,7 @@ class KindredHarness:
     """Kindred in this process against the fake Discord, with helpers a test needs."""
 
     fake: FakeDiscord
-    database_path: Path
+    database: DatabaseConfig
     clock: FakeClock
     settings: Settings
     bot: Kindred | None = None
@@ -45,9 +114,15 @@ class KindredHarness:
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     world: type[World] = World
 
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file (for tests that open it directly; they run on SQLite only)."""
+        assert isinstance(self.database, SqliteConfig), "this test reads the SQLite file"
+        return self.database.path
+
     async def start(self) -> None:
         identifies = self.fake.gateway.identify_count + 1
-        self.services = await open_test_services(self.database_path, self.clock)
+        self.services = await open_test_services(self.database, self.clock)
         self.bot = Kindred(settings=self.settings, services=self.services, guild_ready_timeout=0.1)
         self._task = asyncio.create_task(self.bot.start(self.settings.token))
         ready = asyncio.create_task(self.bot.wait_until_ready())
@@ -79,12 +154,7 @@ class KindredHarness:
     async def settle(self, rounds: int = 3) -> None:
         """Let the scheduler and the bot's tasks run until nothing is left to do."""
         assert self.services is not None
-        quiet = 0
-        while quiet < rounds:
-            await asyncio.sleep(0.02)
-            busy = bool(self.services.scheduler._running)
-            await self.services.scheduler.idle()
-            quiet = 0 if busy else quiet + 1
+        await settle(self.services.scheduler, rounds)
 
     async def advance(self, delta: timedelta | float) -> None:
         """Move the fake clock forward and let due jobs run."""
@@ -116,20 +186,20 @@ KindredFactory = Callable[..., Awaitable[KindredHarness]]
 @pytest.fixture
 async def kindred_factory(
     fake_discord: FakeDiscord,  # noqa: F811
-    tmp_path: Path,
+    fresh_database: DatabaseFactory,
 ) -> AsyncIterator[KindredFactory]:
     harnesses: list[KindredHarness] = []
 
     async def make(start: datetime = START, dev_guild_id: int | None = None) -> KindredHarness:
         settings = Settings(
             token=World.TOKEN,
-            database_path=tmp_path / f"kindred{len(harnesses)}.db",
+            database=await fresh_database(),
             log_level=20,
             dev_guild_id=dev_guild_id,
         )
         harness = KindredHarness(
             fake=fake_discord,
-            database_path=settings.database_path,
+            database=settings.database,
             clock=FakeClock(start),
             settings=settings,
         )

@@ -11,8 +11,7 @@ import functools
 from dataclasses import dataclass, field
 
 from bot.clock import Clock
-from bot.db import Database
-from bot.db.connection import Transaction
+from bot.db import Database, Transaction
 from bot.errors import UserError
 from bot.timeutil import to_db
 

@@ -2,16 +2,13 @@ import asyncio
 import logging
 from datetime import timedelta
 
+import pytest
+
 from bot.scheduler import Job
 from tests.support.clock import FakeClock
-from tests.support.db import START, open_test_services
+from tests.support.db import START, open_test_services, settle
 
-
-async def settle():
-    """Let the scheduler loop and its job tasks run to quiescence."""
-    for _ in range(20):
-        await asyncio.sleep(0)
-    await asyncio.sleep(0.01)
+pytestmark = pytest.mark.backends("sqlite", "postgres")
 
 
 async def test_a_job_runs_when_its_time_comes_and_not_before(services):
@@ -25,13 +22,13 @@ async def test_a_job_runs_when_its_time_comes_and_not_before(services):
     services.scheduler.register("test", handler)
     await services.scheduler.schedule("a", "test", START + timedelta(hours=1), payload={"n": 1})
     services.scheduler.start()
-    await settle()
+    await settle(services.scheduler)
     assert ran == []
     clock.advance(timedelta(minutes=59))
-    await settle()
+    await settle(services.scheduler)
     assert ran == []
     clock.advance(timedelta(minutes=1))
-    await settle()
+    await settle(services.scheduler)
     assert [j.key for j in ran] == ["a"] and ran[0].payload == {"n": 1}
     assert await services.scheduler.due_at("a") is None  # one-off jobs are deleted
 
@@ -46,10 +43,10 @@ async def test_an_earlier_job_wakes_the_sleeping_loop(services):
     services.scheduler.register("test", handler)
     await services.scheduler.schedule("late", "test", START + timedelta(days=1))
     services.scheduler.start()
-    await settle()
+    await settle(services.scheduler)
     await services.scheduler.schedule("soon", "test", START + timedelta(minutes=5))
     clock.advance(timedelta(minutes=5))
-    await settle()
+    await settle(services.scheduler)
     assert ran == ["soon"]
 
 
@@ -65,21 +62,22 @@ async def test_recurring_jobs_are_rescheduled_by_their_handler(services):
     await services.scheduler.schedule("d", "daily", START)
     services.scheduler.start()
     for _ in range(3):
-        await settle()
+        await settle(services.scheduler)
         clock.advance(timedelta(days=1))
-    await settle()
+    await settle(services.scheduler)
     assert len(ran) == 4
     assert await services.scheduler.due_at("d") == START + timedelta(days=4)
 
 
-async def test_jobs_due_while_down_are_handed_over_with_their_lateness(tmp_path):
+async def test_jobs_due_while_down_are_handed_over_with_their_lateness(fresh_database):
     clock = FakeClock(START)
-    first = await open_test_services(tmp_path / "k.db", clock)
+    database = await fresh_database()
+    first = await open_test_services(database, clock)
     await first.scheduler.schedule("missed", "test", START + timedelta(hours=1))
     await first.db.close()
 
     clock.advance(timedelta(hours=3))  # the bot was down for the due time
-    second = await open_test_services(tmp_path / "k.db", clock)
+    second = await open_test_services(database, clock)
     seen: list[timedelta] = []
 
     async def handler(job: Job):
@@ -87,7 +85,7 @@ async def test_jobs_due_while_down_are_handed_over_with_their_lateness(tmp_path)
 
     second.scheduler.register("test", handler)
     second.scheduler.start()
-    await settle()
+    await settle(second.scheduler)
     await second.scheduler.stop()
     await second.db.close()
     assert seen == [timedelta(hours=2)]
@@ -110,7 +108,7 @@ async def test_a_failing_handler_is_logged_and_the_next_job_still_runs(services,
     services.scheduler.start()
     with caplog.at_level(logging.ERROR):
         clock.advance(timedelta(seconds=1))
-        await settle()
+        await settle(services.scheduler)
     assert ran == ["f"]
     assert any("Job b (kind broken" in r.getMessage() for r in caplog.records)
     # The failed job is retried later, with backoff, not dropped and not hot-looped.
@@ -141,20 +139,21 @@ async def test_idle_scheduler_sleeps_instead_of_polling(services):
 
 async def test_a_job_moved_while_running_keeps_its_new_time(services):
     clock: FakeClock = services.clock
-    release = asyncio.Event()
+    running, release = asyncio.Event(), asyncio.Event()
 
     async def slow(job: Job):
+        running.set()
         await release.wait()
         return job.due_at + timedelta(days=1)
 
     services.scheduler.register("slow", slow)
     await services.scheduler.schedule("s", "slow", START)
     services.scheduler.start()
-    await settle()
+    await asyncio.wait_for(running.wait(), 5)
     moved = START + timedelta(hours=5)
     await services.scheduler.schedule("s", "slow", moved)  # e.g. the admin changed the time
     release.set()
-    await settle()
+    await settle(services.scheduler)
     assert await services.scheduler.due_at("s") == moved
     assert clock.now() == START
 
@@ -182,5 +181,5 @@ async def test_a_clock_that_moves_during_a_pass_does_not_delay_the_next_job(serv
 
     services.scheduler._dispatch_due = moving
     services.scheduler.start()
-    await settle()
+    await settle(services.scheduler)
     assert ran == ["j"]

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.db import PostgresConfig, SqliteConfig
 from bot.settings import Settings, SettingsError
 
 TOKEN = "MTAx.fake.token"
@@ -10,7 +11,7 @@ TOKEN = "MTAx.fake.token"
 def test_defaults_apply_when_only_the_token_is_set():
     settings = Settings.from_env({"DISCORD_TOKEN": TOKEN})
     assert settings.token == TOKEN
-    assert settings.database_path == Path("data/kindred.db")
+    assert settings.database == SqliteConfig(Path("data/kindred.db"))
     assert settings.dev_guild_id is None
 
 
@@ -22,7 +23,7 @@ def test_missing_token_names_the_setting(token):
 
 @pytest.mark.parametrize(
     "url",
-    ["postgres://x/y", "sqlite://relative.db", "sqlite:///", "data/kindred.db", "sqlite:///data/"],
+    ["mysql://x/y", "sqlite://relative.db", "sqlite:///", "data/kindred.db", "sqlite:///data/"],
 )
 def test_malformed_database_url_is_refused(url):
     with pytest.raises(SettingsError, match="DATABASE_URL"):
@@ -31,7 +32,39 @@ def test_malformed_database_url_is_refused(url):
 
 def test_absolute_database_url():
     settings = Settings.from_env({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": "sqlite:////tmp/k.db"})
-    assert settings.database_path == Path("/tmp/k.db")
+    assert settings.database == SqliteConfig(Path("/tmp/k.db"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://kindred:s3cret@db.example:5432/kindred",
+        "postgres://kindred:s3cret@db.example/kindred",
+        "postgresql://kindred@/kindred?host=/var/run/postgresql",
+    ],
+)
+def test_postgresql_urls_select_the_postgresql_driver(url):
+    settings = Settings.from_env({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": url})
+    assert settings.database == PostgresConfig(url)
+    assert "s3cret" not in repr(settings) and "s3cret" not in settings.database.display
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgresql://kindred:s3cret@db.example:99999/kindred", "bad port"),
+        ("postgresql://kindred:s3cret@db.example:port/kindred", "bad port"),
+        ("postgresql://kindred:s3cret@db.example:5432", "names no database"),
+        ("postgresql://kindred:s3cret@db.example/kindred/extra", "names no database"),
+        ("postgresql:///kindred", "names no server"),
+    ],
+)
+def test_a_malformed_postgresql_url_is_one_line_without_the_password(url, problem):
+    with pytest.raises(SettingsError, match="DATABASE_URL") as caught:
+        Settings.from_env({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": url})
+    message = str(caught.value)
+    assert problem in message and "\n" not in message
+    assert "s3cret" not in message
 
 
 def test_unknown_log_level_is_refused_and_known_ones_accepted():

@@ -1,9 +1,9 @@
-"""One shared SQLite connection with a single writer.
+"""The SQLite driver: one shared connection with a single writer.
 
 SQLite allows one writer at a time. Rather than let concurrent tasks collide on `database is
-locked`, every write goes through `Database.transaction()`, which holds an asyncio lock and an
-`IMMEDIATE` transaction, so writers queue in the event loop and each transaction is all or
-nothing. Reads run directly on the connection (WAL keeps them cheap).
+locked`, every write goes through `transaction()` (or `execute`/`insert`), which holds an
+asyncio lock and an `IMMEDIATE` transaction, so writers queue in the event loop and each
+transaction is all or nothing. Reads run directly on the connection (WAL keeps them cheap).
 """
 
 from __future__ import annotations
@@ -11,22 +11,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
-Params = Sequence[Any] | dict[str, Any]
+from .base import Database, DatabaseError, KeyedLocks, Params, Row, Snapshot, Transaction
+
 BUSY_TIMEOUT_MS = 5_000
 
 
-class DatabaseError(Exception):
-    """The database cannot be opened or is damaged; the message is one line for the operator."""
+class _LegacyCount(int):
+    """A row count that still answers `.rowcount` and `.lastrowid` like the cursor
+    `Transaction.execute` used to return. Transitional: callers move to the count and to
+    `INSERT ... RETURNING` (issue 12); this goes when none is left."""
+
+    lastrowid: int | None
+
+    def __new__(cls, cursor: aiosqlite.Cursor) -> _LegacyCount:
+        count = super().__new__(cls, max(cursor.rowcount, 0))
+        count.lastrowid = cursor.lastrowid
+        return count
+
+    @property
+    def rowcount(self) -> int:
+        return int(self)
 
 
-class _Reads:
-    """Read helpers shared by the database and a transaction on it.
+class _SqliteReads:
+    """Reads on the one connection.
 
     Each read is one hop to aiosqlite's thread (`execute_fetchall`): a cursor would take three
     (execute, fetch, close), and those hops, not SQLite, were most of a read's cost. Queries read
@@ -36,26 +50,24 @@ class _Reads:
 
     _conn: aiosqlite.Connection
 
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return cast(list[Row], list(await self._conn.execute_fetchall(sql, params)))
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
 
 
-class Transaction(_Reads):
-    """The handle a writer gets inside `Database.transaction()`."""
-
+class SqliteTransaction(_SqliteReads, Transaction):
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
-    async def execute(self, sql: str, params: Params = ()) -> aiosqlite.Cursor:
-        return await self._conn.execute(sql, params)
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        return _LegacyCount(await self._conn.execute(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         await self._conn.executemany(sql, rows)
@@ -66,18 +78,29 @@ class Transaction(_Reads):
             await self._conn.execute(statement)
 
 
-class Database(_Reads):
-    """Kindred's database: open it with `Database.open(path)`, close it with `close()`."""
+class _SqliteSnapshot(Snapshot):
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def chunks(self, sql: str, params: Params, size: int) -> AsyncIterator[list[Row]]:
+        async with self._conn.execute(sql, params) as cursor:
+            while chunk := await cursor.fetchmany(size):
+                yield cast(list[Row], list(chunk))
+
+
+class SqliteDatabase(_SqliteReads, Database):
+    backend = "sqlite"
+    skip_locked = ""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._guild_locks = KeyedLocks()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
+    async def connect(cls, path: Path) -> SqliteDatabase:
         """Open (creating the folder if missing), configure, and check the database."""
-        path = Path(path)
         if str(path) != ":memory:":
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +153,7 @@ class Database(_Reads):
         async with self._write_lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield Transaction(self._conn)
+                yield SqliteTransaction(self._conn)
             except BaseException:
                 await self._conn.execute("ROLLBACK")
                 raise
@@ -138,9 +161,7 @@ class Database(_Reads):
                 await self._conn.execute("COMMIT")
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one write statement in its own transaction; returns the affected row count.
-
-        In autocommit mode one statement is already its own transaction, so this takes the
+        """In autocommit mode one statement is already its own transaction, so this takes the
         writers' lock and runs it: one hop to the database thread instead of three (BEGIN,
         statement, COMMIT). Writers queue on that lock, so its hold time bounds write throughput.
         """
@@ -149,11 +170,54 @@ class Database(_Reads):
             return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int | None:
-        """Run one INSERT on its own, as `execute` does; the new row's id, or None when nothing
-        was inserted (e.g. `ON CONFLICT DO NOTHING` met an existing row)."""
         async with self._write_lock:
             cursor = await self._conn.execute(sql, params)
+            rows = list(await cursor.fetchall())
+            await cursor.close()
+            if cursor.description is not None:  # INSERT ... RETURNING
+                return rows[0][0] if rows else None
+            # Transitional, until every caller says RETURNING: the cursor's last row id.
             return cursor.lastrowid if cursor.rowcount else None
+
+    @contextlib.asynccontextmanager
+    async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:
+        async with self._guild_locks.hold(guild_id):
+            yield
+
+    @contextlib.asynccontextmanager
+    async def schema_lock(self) -> AsyncIterator[None]:
+        # One process per SQLite file; each migration's IMMEDIATE transaction does the rest.
+        yield
+
+    async def schema_version(self) -> int:
+        return int(await self.fetchval("PRAGMA user_version"))
+
+    async def set_schema_version(self, tx: Transaction, version: int, name: str) -> None:
+        # PRAGMA cannot take parameters; the version is an int we produced.
+        await tx.execute(f"PRAGMA user_version = {int(version)}")
+
+    async def table_columns(self) -> dict[str, tuple[str, ...]]:
+        names = await self.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name"
+        )
+        found: dict[str, tuple[str, ...]] = {}
+        for (name,) in names:
+            info = await self.fetchall("SELECT name FROM pragma_table_info(?)", (name,))
+            found[name] = tuple(row[0] for row in info)
+        return found
+
+    @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Snapshot]:
+        """A second, read-only connection inside one read transaction: WAL lets it see one
+        consistent moment while the bot keeps writing on the main connection."""
+        conn = await aiosqlite.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            conn.row_factory = sqlite3.Row
+            await conn.execute("BEGIN")
+            yield _SqliteSnapshot(conn)
+        finally:
+            await conn.close()
 
     async def backup_to(self, target: Path) -> None:
         """Copy the live database to `target` with SQLite's online backup API."""
