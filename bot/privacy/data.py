@@ -140,7 +140,7 @@ class MemberDataEngine:
         )
         if jobs:
             records.append(MemberRecords("jobs", JOBS_LABEL, [plain_row(r) for r in jobs]))
-        version = await self._db.fetchval("PRAGMA user_version")
+        version = await self._db.schema_version()
         return MemberData(guild_id, user_id, version, records)
 
     async def erase(self, guild_id: int, user_id: int) -> ErasureReport:
@@ -206,5 +206,4 @@ class MemberDataEngine:
 
 
 async def _rowcount(tx: Transaction, sql: str, params: Mapping[str, Any]) -> int:
-    cursor = await tx.execute(sql, dict(params))
-    return cursor.rowcount
+    return await tx.execute(sql, dict(params))
