@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.pairing import engine
-from bot.pairing.engine import Group, MatchInput, MatchResult, match
+from bot.pairing.engine import match
+from bot.pairing.match_types import Group, MatchInput, MatchResult
 
 SPARSE_N = engine.FULL_MAX + 50
 GREEDY_N = engine.SPARSE_MAX + 500
