@@ -3,6 +3,9 @@
 API::
 
     match(inp: MatchInput) -> MatchResult        (the values are in ``match_types``)
+    mutual_pairs(choices) -> frozenset[tuple[int, int]]
+        "Meet again" choices as (chooser, partner) -> the mutual pairs for
+        ``MatchInput.meet_again``; one-sided choices drop out.
 
 What it optimises, in order (each level only breaks ties of the one above; PRODUCT.md,
 "Meeting times"):
@@ -64,7 +67,7 @@ objective's encodings), ``_exact`` (the blossom paths), ``_greedy`` (large pools
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -76,7 +79,7 @@ from ._pool import Pool, member
 from ._trio import place, placeable
 from .match_types import Group, MatchInput, MatchResult
 
-__all__ = ["match"]
+__all__ = ["match", "mutual_pairs"]
 
 #: Up to this many members the exact solver runs on the complete graph.
 FULL_MAX = 100
@@ -89,6 +92,16 @@ def match(inp: MatchInput) -> MatchResult:
     """Pair the pool of ``inp`` (see the module docstring for the objective and the method)."""
     with _collection_deferred():
         return _match(inp)
+
+
+def mutual_pairs(choices: Iterable[tuple[int, int]]) -> frozenset[tuple[int, int]]:
+    """Pairs (low id, high id) where each member chose "Meet again" with the other.
+
+    ``choices`` are (chooser, partner). A one-sided choice changes nothing - it is not even
+    seen by the engine - so nobody can learn of it from who they are paired with.
+    """
+    chosen = set(choices)
+    return frozenset((min(a, b), max(a, b)) for a, b in chosen if a != b and (b, a) in chosen)
 
 
 @contextmanager
