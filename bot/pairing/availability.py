@@ -18,6 +18,8 @@ API (what the cogs, the round and the privacy code call)::
                                            09:00-12:00" (for /pair status, /privacy show;
                                            parse_availability(a.to_text()) == a)
     Availability.to_storage() -> str       168 hex digits, the form to store in the database
+                                           (the bits, not the text: a stored value does not
+                                           depend on how a later parser reads text)
     Availability.from_storage(text) -> Availability
     DEFAULT_WINDOWS: Availability          07:00-21:00 every day (members who set none)
     Schedule(zone: ZoneInfo, windows: Availability | None = None)
@@ -117,6 +119,7 @@ class Availability:
 
     @classmethod
     def from_storage(cls, text: str) -> Availability:
+        """The inverse of ``to_storage``; a corrupt value raises ValueError."""
         if len(text) != WEEK_QUARTERS // 4:
             raise ValueError(f"stored availability has {len(text)} hex digits, not 168")
         return cls(int(text, 16))
@@ -174,6 +177,7 @@ class Schedule:
 
     @property
     def effective(self) -> Availability:
+        """The windows that count: the member's own, or the default."""
         return self.windows if self.windows is not None else DEFAULT_WINDOWS
 
 
