@@ -94,7 +94,8 @@ def _bucket_orders(pool: Pool, members: np.ndarray, rounds: int) -> list[np.ndar
             waiting &= ~found
             if not waiting.any():
                 break
-        orders.append(members[np.lexsort((rng.random(len(members)), bucket))])
+        shuffle = rng.integers(0, 1 << 32, len(members))  # random order within a bucket
+        orders.append(members[np.argsort(bucket << 32 | shuffle)])
     return orders
 
 

@@ -67,19 +67,25 @@ class Pool:
 
     def _history(self, last_met: Mapping[tuple[int, int], float]) -> tuple[np.ndarray, np.ndarray]:
         """Sorted codes of pairs that met (mutual "Meet again" pairs removed) and their age
-        score: the most recent meeting 1, older ones higher (capped at ``AGE_MAX``)."""
+        score: dense over the history's times, the latest 1, older ones higher (capped at
+        ``AGE_MAX``)."""
         codes, when = self._pairs(last_met.keys(), len(last_met), last_met.values())
         if not len(codes):
             return codes, np.zeros(0, dtype=np.int64)
-        order = np.lexsort((when, codes))  # by code, then time: keep each code's latest
-        codes, when = codes[order], when[order]
-        last = np.ones(len(codes), dtype=bool)
-        last[:-1] = codes[1:] != codes[:-1]
-        keep = last & ~member(self.meet_again_codes, codes)
-        codes, when = codes[keep], when[keep]
-        uniq = unique(when)
-        age = (len(uniq) - np.searchsorted(uniq, when)).astype(np.int64)
-        return codes, np.minimum(age, AGE_MAX)
+        times = unique(when)
+        rank = np.searchsorted(times, when)  # 0 = the oldest meeting
+        # By code, then time (one int64 key sorts 3x faster than np.lexsort), to keep each
+        # pair's latest meeting.
+        if self.n * self.n * len(times) < 1 << 62:
+            order = np.argsort(codes * len(times) + rank)
+        else:  # very many distinct times in a very large pool
+            order = np.lexsort((rank, codes))
+        codes, rank = codes[order], rank[order]
+        keep = np.ones(len(codes), dtype=bool)
+        keep[:-1] = codes[1:] != codes[:-1]
+        keep &= ~member(self.meet_again_codes, codes)
+        age = (len(times) - rank[keep]).astype(np.int64)
+        return codes[keep], np.minimum(age, AGE_MAX)
 
     def _codes(self, pairs: Iterable[tuple[int, int]]) -> np.ndarray:
         """Sorted distinct codes of the in-pool pairs among ``pairs``."""
