@@ -66,6 +66,15 @@ def max_matching(ids: list[int], allowed) -> int:
 # --- hard rule and coverage -----------------------------------------------------------------
 
 
+SCHEDULES = st.builds(
+    Schedule,
+    st.sampled_from(["Europe/London", "America/New_York", "Asia/Tokyo"]).map(ZoneInfo),
+    st.sampled_from([None, "weekdays 16:00-18:00", "Sat 09:00-12:00", "daily 20:00-23:00"]).map(
+        lambda text: parse_availability(text) if text else None
+    ),
+)
+
+
 @st.composite
 def pools(draw, max_n: int = 24):
     n = draw(st.integers(0, max_n))
@@ -77,11 +86,16 @@ def pools(draw, max_n: int = 24):
     met = draw(some_pairs) if all_pairs else []
     last_met = {norm(a, b): draw(st.integers(0, 50)) for a, b in met}
     favoured = frozenset(draw(st.lists(st.sampled_from(ids), max_size=3))) if ids else frozenset()
+    # Meeting times rank below coverage and repeats: the properties hold with or without them.
+    timed = draw(st.booleans())
+    schedules = {m: draw(SCHEDULES) for m in ids} if timed else {}
     return MatchInput(
         members=ids,
         last_met=last_met,
         blocked=set(blocked),
         favoured=favoured,
+        schedules=schedules,
+        week_start=datetime(2025, 3, 6, tzinfo=UTC) if timed else None,
         seed=draw(st.integers(0, 2**32)),
     )
 
