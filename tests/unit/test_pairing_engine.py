@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -33,7 +35,7 @@ def pairs_of(result: MatchResult) -> list[tuple[int, int]]:
     return [norm(a, b) for g in result.groups for a, b in itertools.combinations(g.members, 2)]
 
 
-def repeats(result: MatchResult, last_met: dict[tuple[int, int], int]) -> int:
+def repeats(result: MatchResult, last_met: Mapping[tuple[int, int], float]) -> int:
     return sum(p in last_met for p in pairs_of(result))
 
 
@@ -125,7 +127,7 @@ def test_fewest_left_out_and_no_repeat_while_a_repeat_free_matching_exists(
             ids, lambda a, b: norm(a, b) not in blocked and norm(a, b) not in inp.last_met
         )
         if 2 * fresh == len(ids):
-            assert repeats(result, dict(inp.last_met)) == 0
+            assert repeats(result, inp.last_met) == 0
 
 
 def fewest_left_out(ids: list[int], blocked: set[tuple[int, int]]) -> int:
@@ -388,7 +390,7 @@ LONDON_EVENINGS = Schedule(ZoneInfo("Europe/London"), parse_availability("weekda
 SYDNEY_EVENINGS = Schedule(ZoneInfo("Australia/Sydney"), parse_availability("weekdays 17:00-19:00"))
 
 
-def timed(members: list[int], where: dict[int, Schedule], **kw) -> MatchInput:
+def timed(members: list[int], where: dict[int, Schedule], **kw: Any) -> MatchInput:
     return MatchInput(members=members, schedules=where, week_start=WEEK, **kw)
 
 
@@ -403,13 +405,13 @@ def test_a_never_met_pair_beats_overlap() -> None:
 
 def test_overlap_beats_topic() -> None:
     where = {1: LONDON_EVENINGS, 3: LONDON_EVENINGS, 2: SYDNEY_EVENINGS, 4: SYDNEY_EVENINGS}
-    topics = {"asks": {1: frozenset({"phonics"})}, "offers": {2: frozenset({"phonics"})}}
+    asks, offers = {1: frozenset({"phonics"})}, {2: frozenset({"phonics"})}
     for seed in range(5):
         # Without times the asker meets the offerer ...
-        plain = match(MatchInput(members=[1, 2, 3, 4], seed=seed, **topics))
+        plain = match(MatchInput(members=[1, 2, 3, 4], asks=asks, offers=offers, seed=seed))
         assert {g.members for g in plain.groups} == {(1, 2), (3, 4)}
         # ... but 1 (London) and 2 (Sydney) are never free together: an hour of overlap first.
-        result = match(timed([1, 2, 3, 4], where, seed=seed, **topics))
+        result = match(timed([1, 2, 3, 4], where, asks=asks, offers=offers, seed=seed))
         assert {g.members for g in result.groups} == {(1, 3), (2, 4)}
         assert all(g.overlap_minutes == 5 * 120 for g in result.groups)
 
