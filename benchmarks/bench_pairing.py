@@ -572,12 +572,15 @@ def evaluate_targets(rounds: list[dict[str, Any]], free: list[dict[str, Any]]) -
     def add(target: str, value: Any, ok: bool) -> None:
         out.append({"target": target, "value": value, "met": bool(ok)})
 
-    if 100_000 in kindred:
-        seconds = kindred[100_000]["seconds"]
-        add("N=100,000 seconds <= 2", seconds, seconds <= 2)
-    if ("today", 10_000) in by and 10_000 in kindred:
-        ratio = kindred[10_000]["seconds"] / by[("today", 10_000)]["seconds"]
-        add("N=10,000 seconds <= 1.5 x today's", ratio, ratio <= 1.5)
+    # Wall time is the target; CPU time beside it, because on a shared machine the neighbours'
+    # load moves the wall time of a run (not its CPU time) by tens of per cent.
+    for clock in ("seconds", "cpu_seconds"):
+        if 100_000 in kindred:
+            seconds = kindred[100_000][clock]
+            add(f"N=100,000 {clock} <= 2", seconds, seconds <= 2)
+        if ("today", 10_000) in by and 10_000 in kindred:
+            ratio = kindred[10_000][clock] / by[("today", 10_000)][clock]
+            add(f"N=10,000 {clock} <= 1.5 x today's", ratio, ratio <= 1.5)
     for n, r in kindred.items():
         add(f"N={n:,} repeated pairs == 0", r["repeated_pairs"], r["repeated_pairs"] == 0)
         add(f"N={n:,} blocked pairs == 0", r["blocked_pairs"], r["blocked_pairs"] == 0)
