@@ -32,10 +32,12 @@ Figures go to ``benchmarks/results/bench_pairing.json``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import importlib
 import io
 import random
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -378,6 +380,7 @@ def load_baseline(ref: str) -> Callable[[Scenario], Groups]:
         ["git", "archive", ref, "bot/pairing"], cwd=ROOT, capture_output=True, check=True
     ).stdout
     tmp = Path(tempfile.mkdtemp(prefix="kindred-baseline-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(tmp, filter="data")
     (tmp / "bot" / "pairing").rename(tmp / "baseline_pairing")
