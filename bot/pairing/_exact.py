@@ -13,7 +13,7 @@ import numpy as np
 import rustworkx as rx
 
 from ._pool import Pool, unique
-from ._weights import AGE_BITS, BLOSSOM_JITTER, JITTER_BITS, TOPIC_BITS, Edges
+from ._weights import BLOSSOM_JITTER, GOOD_OVERLAP, JITTER_BITS, Edges, pair_key
 
 #: Up to this many members the exact solver runs on a sparse candidate graph.
 SPARSE_MAX = 2500
@@ -76,7 +76,7 @@ def solve_exact(pool: Pool, edges: Edges, *, lookahead: bool) -> np.ndarray:
 
     def attempt() -> np.ndarray:
         jitter = pool.rng.integers(0, BLOSSOM_JITTER, len(edges))
-        return blossom(n, edges, edges.blossom_weights(pairs, pool.age_levels, jitter))
+        return blossom(n, edges, edges.blossom_weights(pairs, jitter))
 
     mate = attempt()
     never = edges.new.astype(bool)
@@ -127,20 +127,28 @@ def solve_sparse(pool: Pool) -> np.ndarray:
     cols = np.arange(n)
     for r0 in range(0, n, chunk):
         rows = np.arange(r0, min(n, r0 + chunk))
-        age = met[rows].astype(np.int64)
+        age = met[rows]
         # No favoured level here: it would put the favoured into everyone's top k, leaving
-        # the others without candidates of their own. The favoured get their own k.
-        key = (age == 0).astype(np.int64) << AGE_BITS | age
+        # the others without candidates of their own. The favoured get their own k. Nor the
+        # amount of overlap: it would do the same with the members free most often (everyone's
+        # best partners), leaving some uncovered; the hour threshold keeps the choice random
+        # among good partners, and the solve itself then prefers more overlap.
+        good = pool.overlap_matrix(rows) >= GOOD_OVERLAP if pool.words is not None else True
+        topic = np.zeros((len(rows), n), dtype=np.int8)
         if pool.has_topics:
-            topic = np.zeros((len(rows), n), dtype=np.int64)
             for w in range(pool.ask_mask.shape[1]):
                 a_r, o_r = pool.ask_mask[rows, w][:, None], pool.offer_mask[rows, w][:, None]
                 topic += (a_r & pool.offer_mask[None, :, w]) != 0
                 topic += (o_r & pool.ask_mask[None, :, w]) != 0
-            key = key << TOPIC_BITS | np.minimum(topic, 2)
-        else:
-            key = key << TOPIC_BITS
-        key = key << JITTER_BITS | pool.rng.integers(0, 1 << JITTER_BITS, key.shape)
+        key = pair_key(
+            fav=0,
+            new=age == 0,
+            good=good,
+            topic=np.minimum(topic, 2),
+            overlap=0,
+            age=age,
+            jitter=pool.rng.integers(0, 1 << JITTER_BITS, age.shape, dtype=np.int32),
+        )
         key[blocked[rows]] = -1
         top = np.argpartition(-key, k - 1, axis=1)[:, :k]
         ok = np.take_along_axis(key, top, axis=1) >= 0

@@ -2,9 +2,10 @@
 
 Why a module: a matching leaves members over (one for an odd pool, more where blocks forbid
 pairs). Each of them, favoured first, joins the pair to which they add the fewest repeats and no
-blocked pair; one who fits nowhere may swap in for a pair member who fits elsewhere (rescue).
-Only those placed nowhere are left out. ``placeable`` tells ``match`` whether retrying with the
-left-out favoured can help.
+blocked pair, preferring (as the engine's order says) a trio whose common weekly overlap - the
+time all THREE are free - is at least an hour; one who fits nowhere may swap in for a pair
+member who fits elsewhere (rescue). Only those placed nowhere are left out. ``placeable`` tells
+``match`` whether retrying with the left-out favoured can help.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ._pool import Pool
-from ._weights import AGE_MAX
+from ._weights import AGE_MAX, GOOD_OVERLAP
 
 
 def placeable(pool: Pool, members: Sequence[int]) -> bool:
@@ -33,7 +34,7 @@ def place(pool: Pool, mate: np.ndarray) -> tuple[list[list[int]], list[int]]:
     positions), and the unmatched members who fit nowhere."""
     n = pool.n
     a = np.flatnonzero((mate >= 0) & (mate > np.arange(n)))
-    groups: list[list[int]] = [[int(x), int(mate[x])] for x in a]
+    groups: list[list[int]] = [[x, y] for x, y in zip(a.tolist(), mate[a].tolist(), strict=True)]
     left = np.flatnonzero(mate < 0)
     left_out: list[int] = []
     if len(groups) and len(left):
@@ -95,7 +96,8 @@ def _rescue(
 
 
 def _best_trio(pool: Pool, x: int, pa: np.ndarray, pb: np.ndarray, taken: np.ndarray) -> int:
-    """Index of the pair ``x`` should join: no block, fewest repeats, oldest, topics; or -1."""
+    """Index of the pair ``x`` should join, or -1: no block, fewest repeats, a common overlap of
+    an hour, topics, more common overlap, the oldest meetings."""
     xs = np.full(len(pa), x, dtype=np.int64)
     ca, cb = pool.code(xs, pa), pool.code(xs, pb)
     ok = ~taken & ~pool.is_blocked(ca) & ~pool.is_blocked(cb)
@@ -106,6 +108,8 @@ def _best_trio(pool: Pool, x: int, pa: np.ndarray, pb: np.ndarray, taken: np.nda
     # Of the repeats, prefer the oldest: never-met counts as older than any meeting.
     oldest = np.where(age_a > 0, age_a, AGE_MAX + 1) + np.where(age_b > 0, age_b, AGE_MAX + 1)
     topic = pool.topic(xs, pa) + pool.topic(xs, pb)
+    overlap = pool.overlap(xs, pa, pb)
+    good = (overlap >= GOOD_OVERLAP) | (pool.words is None)
     jitter = pool.rng.random(len(pa))
-    order = np.lexsort((jitter, -topic, -oldest, repeats, ~ok))
+    order = np.lexsort((jitter, -oldest, -overlap, -topic, ~good, repeats, ~ok))
     return int(order[0])

@@ -35,7 +35,8 @@ from .common import (
     round_seed,
 )
 from .delivery import DeliveryRunner
-from .engine import MatchInput, match
+from .engine import match
+from .match_types import MatchInput
 from .models import (
     DiscordUnavailable,
     PairingPort,

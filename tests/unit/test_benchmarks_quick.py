@@ -21,14 +21,17 @@ def test_bench_pairing_quick_writes_sane_json(tmp_path: Path) -> None:
     assert data["benchmark"] == "bench_pairing" and data["quick"] is True
     assert "block_model" in data["setup"]
     rows = data["rounds"]
-    assert {r["method"] for r in rows} == {"kindred", "shuffle", "exact"}
+    assert {r["method"] for r in rows} == {"kindred", "overlap", "shuffle", "exact"}
     kindred = [r for r in rows if r["method"] == "kindred"]
     assert {r["n"] for r in kindred} == set(bench_pairing.QUICK_SIZES)
     for r in rows:
         assert r["seconds"] >= 0 and r["peak_mib"] >= 0
         assert 0 <= r["repeated_pairs"] and r["left_out"] >= 0
         assert r["topic_share"] is None or 0 <= r["topic_share"] <= 1
+        assert 0 <= r["overlap_60_share"] <= 1
+    shuffled = {r["n"]: r for r in rows if r["method"] == "shuffle"}
     for r in kindred:
+        assert r["overlap_60_share"] > shuffled[r["n"]]["overlap_60_share"]
         assert r["blocked_pairs"] == 0
         assert r["left_out"] == 0
         assert r["trios"] == r["n"] % 2

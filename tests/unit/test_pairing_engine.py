@@ -1,4 +1,4 @@
-"""The pairing engine: hard rule, coverage, repeats, trios, topics, determinism.
+"""The pairing engine: hard rule, coverage, repeats, trios, topics, meeting times, determinism.
 
 Sizes are chosen so that every solver path runs: the exact solver on the complete graph
 (n <= FULL_MAX), on a sparse candidate graph (n <= SPARSE_MAX) and the greedy path above.
@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import rustworkx as rx
@@ -15,7 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.pairing import engine
-from bot.pairing.engine import Group, MatchInput, MatchResult, match
+from bot.pairing.availability import Schedule, overlap_minutes, parse_availability
+from bot.pairing.engine import match, mutual_pairs
+from bot.pairing.match_types import Group, MatchInput, MatchResult
 
 SPARSE_N = engine.FULL_MAX + 50
 GREEDY_N = engine.SPARSE_MAX + 500
@@ -29,7 +35,7 @@ def pairs_of(result: MatchResult) -> list[tuple[int, int]]:
     return [norm(a, b) for g in result.groups for a, b in itertools.combinations(g.members, 2)]
 
 
-def repeats(result: MatchResult, last_met: dict[tuple[int, int], int]) -> int:
+def repeats(result: MatchResult, last_met: Mapping[tuple[int, int], float]) -> int:
     return sum(p in last_met for p in pairs_of(result))
 
 
@@ -62,6 +68,15 @@ def max_matching(ids: list[int], allowed) -> int:
 # --- hard rule and coverage -----------------------------------------------------------------
 
 
+SCHEDULES = st.builds(
+    Schedule,
+    st.sampled_from(["Europe/London", "America/New_York", "Asia/Tokyo"]).map(ZoneInfo),
+    st.sampled_from([None, "weekdays 16:00-18:00", "Sat 09:00-12:00", "daily 20:00-23:00"]).map(
+        lambda text: parse_availability(text) if text else None
+    ),
+)
+
+
 @st.composite
 def pools(draw, max_n: int = 24):
     n = draw(st.integers(0, max_n))
@@ -73,11 +88,16 @@ def pools(draw, max_n: int = 24):
     met = draw(some_pairs) if all_pairs else []
     last_met = {norm(a, b): draw(st.integers(0, 50)) for a, b in met}
     favoured = frozenset(draw(st.lists(st.sampled_from(ids), max_size=3))) if ids else frozenset()
+    # Meeting times rank below coverage and repeats: the properties hold with or without them.
+    timed = draw(st.booleans())
+    schedules = {m: draw(SCHEDULES) for m in ids} if timed else {}
     return MatchInput(
         members=ids,
         last_met=last_met,
         blocked=set(blocked),
         favoured=favoured,
+        schedules=schedules,
+        week_start=datetime(2025, 3, 6, tzinfo=UTC) if timed else None,
         seed=draw(st.integers(0, 2**32)),
     )
 
@@ -107,7 +127,7 @@ def test_fewest_left_out_and_no_repeat_while_a_repeat_free_matching_exists(
             ids, lambda a, b: norm(a, b) not in blocked and norm(a, b) not in inp.last_met
         )
         if 2 * fresh == len(ids):
-            assert repeats(result, dict(inp.last_met)) == 0
+            assert repeats(result, inp.last_met) == 0
 
 
 def fewest_left_out(ids: list[int], blocked: set[tuple[int, int]]) -> int:
@@ -361,3 +381,138 @@ def test_members_who_met_everyone_repeat_only_among_themselves() -> None:
     result = match(MatchInput(members=ids, last_met=last_met, blocked=blocked, seed=4))
     assert result.left_out == ()
     assert repeats(result, last_met) == 2
+
+
+# --- meeting times and "Meet again" ---------------------------------------------------------
+
+WEEK = datetime(2025, 3, 3, tzinfo=UTC)
+LONDON_EVENINGS = Schedule(ZoneInfo("Europe/London"), parse_availability("weekdays 17:00-19:00"))
+SYDNEY_EVENINGS = Schedule(ZoneInfo("Australia/Sydney"), parse_availability("weekdays 17:00-19:00"))
+
+
+def timed(members: list[int], where: dict[int, Schedule], **kw: Any) -> MatchInput:
+    return MatchInput(members=members, schedules=where, week_start=WEEK, **kw)
+
+
+def test_a_never_met_pair_beats_overlap() -> None:
+    # 1, 2 in London and 3, 4 in Sydney: only same-city pairs can meet, and they met already.
+    where = {1: LONDON_EVENINGS, 2: LONDON_EVENINGS, 3: SYDNEY_EVENINGS, 4: SYDNEY_EVENINGS}
+    for seed in range(5):
+        result = match(timed([1, 2, 3, 4], where, last_met={(1, 2): 1, (3, 4): 1}, seed=seed))
+        assert repeats(result, {(1, 2): 1, (3, 4): 1}) == 0
+        assert all(g.overlap_minutes == 0 for g in result.groups)
+
+
+def test_overlap_beats_topic() -> None:
+    where = {1: LONDON_EVENINGS, 3: LONDON_EVENINGS, 2: SYDNEY_EVENINGS, 4: SYDNEY_EVENINGS}
+    asks, offers = {1: frozenset({"phonics"})}, {2: frozenset({"phonics"})}
+    for seed in range(5):
+        # Without times the asker meets the offerer ...
+        plain = match(MatchInput(members=[1, 2, 3, 4], asks=asks, offers=offers, seed=seed))
+        assert {g.members for g in plain.groups} == {(1, 2), (3, 4)}
+        # ... but 1 (London) and 2 (Sydney) are never free together: an hour of overlap first.
+        result = match(timed([1, 2, 3, 4], where, asks=asks, offers=offers, seed=seed))
+        assert {g.members for g in result.groups} == {(1, 3), (2, 4)}
+        assert all(g.overlap_minutes == 5 * 120 for g in result.groups)
+
+
+def test_topic_beats_more_overlap_and_more_overlap_beats_older_meetings() -> None:
+    everyone = Schedule(ZoneInfo("Europe/London"))  # 07:00-21:00 every day
+    where = {1: everyone, 3: everyone, 4: everyone, 2: LONDON_EVENINGS}
+    asks, offers = {1: frozenset({"art"})}, {2: frozenset({"art"})}
+    for seed in range(5):
+        result = match(timed([1, 2, 3, 4], where, asks=asks, offers=offers, seed=seed))
+        assert {g.members for g in result.groups} == {(1, 2), (3, 4)}
+    # Everyone met everyone; {1,2} and {3,4} longest ago, but 1 and 2 share only 10 hours.
+    last_met = {p: 5 for p in itertools.combinations([1, 2, 3, 4], 2)}
+    last_met[(1, 2)] = last_met[(3, 4)] = 1
+    where = {1: everyone, 3: everyone, 2: LONDON_EVENINGS, 4: LONDON_EVENINGS}
+    for seed in range(5):
+        result = match(timed([1, 2, 3, 4], where, last_met=last_met, seed=seed))
+        assert {g.members for g in result.groups} == {(1, 3), (2, 4)}
+
+
+def test_mutual_meet_again_counts_as_never_met_and_one_sided_changes_nothing() -> None:
+    ids = [1, 2, 3, 4]
+    last_met = {p: 1 for p in itertools.combinations(ids, 2)}
+    last_met[(1, 2)] = 9  # the most recent meeting: without "Meet again", not repeated first
+    one_sided = [(1, 2), (3, 1)]
+    assert mutual_pairs(one_sided) == frozenset()
+    assert mutual_pairs([*one_sided, (2, 1)]) == {(1, 2)}
+    for seed in range(5):
+        baseline = match(MatchInput(members=ids, last_met=last_met, seed=seed))
+        assert (1, 2) not in {g.members for g in baseline.groups}
+        ignored = MatchInput(
+            members=ids, last_met=last_met, meet_again=mutual_pairs(one_sided), seed=seed
+        )
+        assert match(ignored) == baseline
+        mutual = MatchInput(
+            members=ids, last_met=last_met, meet_again=mutual_pairs([(1, 2), (2, 1)]), seed=seed
+        )
+        groups = {g.members: g for g in match(mutual).groups}
+        assert groups[(1, 2)].meet_again == ((1, 2),)  # the caller clears both choices
+        assert groups[(3, 4)].meet_again == ()
+
+
+def test_never_a_blocked_pair_even_the_only_one_with_overlap() -> None:
+    where = {1: LONDON_EVENINGS, 2: LONDON_EVENINGS, 3: SYDNEY_EVENINGS, 4: SYDNEY_EVENINGS}
+    for seed in range(5):
+        result = match(timed([1, 2, 3, 4], where, blocked={(2, 1)}, seed=seed))
+        assert (1, 2) not in {g.members for g in result.groups}
+        assert result.left_out == ()
+
+
+def test_trio_overlap_is_the_time_all_three_share() -> None:
+    # Three in London, two in Sydney: the odd one out joins its own city's pair.
+    where = {k: LONDON_EVENINGS for k in (1, 2, 3)} | {k: SYDNEY_EVENINGS for k in (4, 5)}
+    for seed in range(10):
+        result = match(timed([1, 2, 3, 4, 5], where, seed=seed))
+        assert {g.members for g in result.groups} == {(1, 2, 3), (4, 5)}
+        assert all(g.overlap_minutes == 5 * 120 for g in result.groups)
+
+
+def test_no_week_no_overlap_and_schedules_need_a_week() -> None:
+    assert all(g.overlap_minutes is None for g in match(MatchInput(members=[1, 2])).groups)
+    with pytest.raises(ValueError):
+        match(MatchInput(members=[1, 2], schedules={1: LONDON_EVENINGS}))
+
+
+CITIES = ["America/Los_Angeles", "America/New_York", "Europe/London"]
+CITIES += ["Europe/Moscow", "Asia/Bangkok", "Australia/Sydney"]
+
+
+def six_city_pool(n: int, rng: random.Random) -> tuple[list[int], dict[int, Schedule]]:
+    """Six cities whose weekday evenings (17:00-19:00) never overlap: only neighbours meet."""
+    ids = rng.sample(range(10**17, 10**18), n)
+    evenings = parse_availability("weekdays 17:00-19:00")
+    return ids, {m: Schedule(ZoneInfo(rng.choice(CITIES)), evenings) for m in ids}
+
+
+@pytest.mark.parametrize("n", [40, SPARSE_N, GREEDY_N])
+def test_groups_report_their_overlap_and_nearly_all_can_meet(n: int) -> None:
+    rng = random.Random(n)
+    ids, where = six_city_pool(n, rng)
+    last_met = random_history(ids, 5, rng)
+    result = match(timed(ids, where, last_met=last_met, seed=n))
+    assert_partition(MatchInput(members=ids), result)
+    assert repeats(result, last_met) == 0
+    for g in result.groups:
+        assert g.overlap_minutes == overlap_minutes([where[m] for m in g.members], WEEK)
+    can_meet = sum(g.overlap_minutes is not None and g.overlap_minutes >= 60 for g in result.groups)
+    # At most each city's pairs (a trio takes an odd one out); a random pairing gets 1/6.
+    per_city = [sum(s.zone.key == city for s in where.values()) for city in CITIES]
+    most = sum(count // 2 for count in per_city)
+    assert can_meet >= 0.95 * most
+
+
+@pytest.mark.parametrize("n", [40, SPARSE_N, GREEDY_N])
+def test_same_seed_same_result_with_times(n: int) -> None:
+    rng = random.Random(n + 1)
+    ids, where = six_city_pool(n, rng)
+    asks = {m: frozenset({"a"}) for m in ids[: n // 10]}
+    offers = {m: frozenset({"a"}) for m in ids[-n // 10 :]}
+    first = match(timed(ids, where, asks=asks, offers=offers, seed=3))
+    shuffled = ids[:]
+    rng.shuffle(shuffled)
+    assert match(timed(shuffled, where, asks=asks, offers=offers, seed=3)) == first
+    assert match(timed(ids, where, asks=asks, offers=offers, seed=4)) != first
