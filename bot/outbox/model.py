@@ -53,6 +53,7 @@ class OutboxRow:
     message_id: int | None
     created_at: datetime
     sent_at: datetime | None
+    lease_holder: str | None = None  # the claim holding the row (see rows.py)
 
     @classmethod
     def from_db(cls, row: sqlite3.Row) -> OutboxRow:
@@ -75,6 +76,7 @@ class OutboxRow:
             message_id=row["message_id"],
             created_at=from_db(row["created_at"]),
             sent_at=maybe_from_db(row["sent_at"]),
+            lease_holder=row["lease_holder"],
         )
 
     @property
@@ -92,6 +94,7 @@ class Sent:
     message_id: int | None  # None for an action without a message (adding thread members)
     channel_id: int | None = None  # where it went (the DM channel, the thread)
     thread_id: int | None = None  # a thread opened by this row
+    problem: str | None = None  # sent, but a part Discord refused (e.g. the post's thread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +108,12 @@ class Transient:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """Discord will refuse it the same way again (a 4xx: missing permission, channel gone)."""
+    """Discord will refuse it the same way again (a 4xx: missing permission, channel gone), or
+    it could not be sent in time (expired)."""
 
-    reason: str
-    code: int | None = None  # Discord's error code, for features that explain it further
+    reason: str  # in words an admin can act on, e.g. "missing permission in <#123>"
+    code: int | None = None  # Discord's error code, when Discord refused it
+    target_gone: bool = False  # the channel (or the message to edit) no longer exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +130,8 @@ Outcome = Sent | Transient | Failed | Refused
 
 StillWanted = Callable[[OutboxRow], Awaitable[bool]]
 OnSent = Callable[[Transaction, OutboxRow, Sent], Awaitable[None]]
-OnProblem = Callable[[Transaction, OutboxRow, str], Awaitable[None]]
+OnRefused = Callable[[Transaction, OutboxRow, Refused], Awaitable[None]]
+OnFailed = Callable[[Transaction, OutboxRow, Failed], Awaitable[None]]
 DEFAULT_EXPIRY = timedelta(hours=24)
 
 
@@ -142,9 +148,9 @@ class KindHooks:
     still_wanted: StillWanted | None = None
     on_sent: OnSent | None = None
     #: DMs closed; without this hook the row just ends `refused`.
-    on_refused: OnProblem | None = None
+    on_refused: OnRefused | None = None
     #: Given up (a final refusal, or expired): record the problem for admins.
-    on_failed: OnProblem | None = None
+    on_failed: OnFailed | None = None
     #: How long after enqueueing a row stops being retried (`enqueue(expires_in=)` overrides).
     expires_after: timedelta = DEFAULT_EXPIRY
 

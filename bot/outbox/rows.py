@@ -18,6 +18,7 @@ from bot.timeutil import from_db, to_db
 from .model import GuildScope, OutboxRow, nonce_for
 
 UNFINISHED = "state IN ('pending', 'sending')"
+FRESH, AGAIN = ":fresh", ":again"  # a claim's lease on a row never tried / tried before
 
 
 def _placeholders(values: Sequence[object]) -> str:
@@ -85,21 +86,33 @@ class OutboxRows:
     async def claim(
         self, ids: Sequence[int], token: str, now: datetime, lease_until: datetime
     ) -> list[OutboxRow]:
-        """Lease those of `ids` that are unfinished and not leased; the rows now held."""
+        """Lease those of `ids` that are unfinished and not leased; the rows now held.
+
+        A row never tried is marked `sending` in the same statement (its first attempt starts
+        now) and held as `<token>:fresh`; a row already tried as `<token>:again`, left as it is
+        for the attempt to decide (resend or read back). One write and one read: the writers'
+        lock, which every send's outcome queues on, is held for a single statement.
+        """
         if not ids:
             return []
-        stamp = to_db(now)
-        async with self._db.transaction() as tx:
-            rows = await tx.fetchall(
-                f"""
-                UPDATE outbox SET lease_holder = ?, lease_until = ?
-                WHERE id IN ({_placeholders(ids)}) AND {UNFINISHED}
-                  AND (lease_until IS NULL OR lease_until <= ?)
-                RETURNING *
-                """,
-                (token, to_db(lease_until), *ids, stamp),
-            )
-        return sorted((OutboxRow.from_db(row) for row in rows), key=lambda r: r.id)
+        await self._db.execute(
+            f"""
+            UPDATE outbox SET lease_until = ?,
+                lease_holder = ? || CASE WHEN state = 'pending' THEN '{FRESH}' ELSE '{AGAIN}' END,
+                attempts = attempts + CASE WHEN state = 'pending' THEN 1 ELSE 0 END,
+                claimed_at = CASE WHEN state = 'pending' THEN ? ELSE claimed_at END,
+                state = 'sending'
+            WHERE id IN ({_placeholders(ids)}) AND {UNFINISHED}
+              AND (lease_until IS NULL OR lease_until <= ?)
+            """,
+            (to_db(lease_until), token, to_db(now), *ids, to_db(now)),
+        )
+        rows = await self._db.fetchall(
+            f"SELECT * FROM outbox WHERE id IN ({_placeholders(ids)}) "
+            "AND lease_holder IN (?, ?) ORDER BY id",
+            (*ids, token + FRESH, token + AGAIN),
+        )
+        return [OutboxRow.from_db(row) for row in rows]
 
     async def mark_sending(self, row: OutboxRow, token: str, claimed_at: datetime) -> bool:
         """Record an attempt about to reach Discord, its nonce window starting at `claimed_at`;
@@ -171,18 +184,21 @@ class OutboxRows:
         )
 
     async def next_due(self, now: datetime, scope: GuildScope) -> datetime | None:
-        """When the scope's next row falls due after `now` (a leased row: when its lease ends)."""
+        """When a row of the scope may next be claimed after `now`: the next free row's due
+        time, or a lease ending (a leased row may be due then). Two index range reads."""
         stamp = to_db(now)
-        due = (
-            "CASE WHEN lease_until IS NOT NULL AND lease_until > next_attempt_at "
-            "THEN lease_until ELSE next_attempt_at END"
-        )
-        value = await self._db.fetchval(
-            f"SELECT MIN({due}) FROM outbox "
-            f"WHERE {UNFINISHED} AND {due} > ? AND ({scope.condition})",
+        due = await self._db.fetchval(
+            f"SELECT MIN(next_attempt_at) FROM outbox WHERE {UNFINISHED} "
+            f"AND next_attempt_at > ? AND lease_holder IS NULL AND ({scope.condition})",
             (stamp, *scope.params),
         )
-        return None if value is None else from_db(value)
+        lease = await self._db.fetchval(
+            f"SELECT MIN(lease_until) FROM outbox WHERE lease_holder IS NOT NULL "
+            f"AND lease_until > ? AND {UNFINISHED} AND ({scope.condition})",
+            (stamp, *scope.params),
+        )
+        found = [from_db(value) for value in (due, lease) if value is not None]
+        return min(found) if found else None
 
     async def purge(self, finished_before: datetime) -> int:
         """Forget rows finished before the instant (their dedupe keys have done their job)."""
@@ -198,6 +214,25 @@ class OutboxRows:
             f"SELECT * FROM outbox WHERE id IN ({_placeholders(ids)}) ORDER BY id", tuple(ids)
         )
         return [OutboxRow.from_db(row) for row in rows]
+
+    async def amend(self, tx: Transaction, key: str, payload: Mapping[str, Any]) -> bool:
+        """Replace the payload of a row never attempted nor claimed; False otherwise."""
+        value = await tx.fetchval(
+            "UPDATE outbox SET payload = ? WHERE dedupe_key = ? AND state = 'pending' "
+            "AND attempts = 0 AND lease_holder IS NULL RETURNING id",
+            (json.dumps(payload, sort_keys=True), key),
+        )
+        return value is not None
+
+    async def states(self, reader: Database | Transaction, keys: Sequence[str]) -> dict[str, str]:
+        """The state of each existing row among `keys`."""
+        if not keys:
+            return {}
+        rows = await reader.fetchall(
+            f"SELECT dedupe_key, state FROM outbox WHERE dedupe_key IN ({_placeholders(keys)})",
+            tuple(keys),
+        )
+        return {row["dedupe_key"]: row["state"] for row in rows}
 
     async def by_key(self, key: str) -> OutboxRow | None:
         row = await self._db.fetchone("SELECT * FROM outbox WHERE dedupe_key = ?", (key,))

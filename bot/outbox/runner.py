@@ -29,7 +29,8 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +49,7 @@ from .model import (
     Transient,
     Transport,
 )
-from .rows import OutboxRows
+from .rows import FRESH, OutboxRows
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,21 @@ LONGEST_SLEEP = timedelta(minutes=1)
 RETENTION = timedelta(days=90)
 PURGE_EVERY = timedelta(hours=6)
 DEFAULT_HOOKS = KindHooks()
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled:
+    """The kind's `still_wanted` said no: nothing is sent."""
+
+    reason: str = "no longer wanted"
+
+
+FINAL_STATE: dict[type, str] = {
+    Sent: "sent",
+    Failed: "failed",
+    Refused: "refused",
+    Cancelled: "cancelled",
+}
 
 
 def backoff(attempts: int) -> timedelta:
@@ -150,6 +166,12 @@ class Outbox:
         """Look for due rows now (after committing an enqueue)."""
         self._alarm.wake()
 
+    async def amend(self, tx: Transaction, key: str, payload: Mapping[str, Any]) -> bool:
+        """Change what a row will say while nothing of it can have reached Discord (never
+        attempted, not claimed); False when it is too late: a row that may be on Discord must
+        resend exactly as it was, so the caller sends a correction instead."""
+        return await self._rows.amend(tx, key, payload)
+
     async def send_now(self, ids: Iterable[int]) -> list[OutboxRow]:
         """Attempt these rows at once (due or not) and wait for the attempts; the rows after.
 
@@ -169,6 +191,15 @@ class Outbox:
 
     async def by_key(self, key: str) -> OutboxRow | None:
         return await self._rows.by_key(key)
+
+    async def states(self, reader: Database | Transaction, keys: Sequence[str]) -> dict[str, str]:
+        """The state of each existing row among `keys` (`reader`: e.g. a hook's transaction)."""
+        return await self._rows.states(reader, keys)
+
+    @property
+    def concurrency(self) -> int:
+        """How many rows this process sends at once, at most."""
+        return self._concurrency
 
     # -- running -----------------------------------------------------------------------------
 
@@ -234,21 +265,25 @@ class Outbox:
             await self._alarm.sleep_until(until, now)
 
     async def _dispatch(self, now: datetime) -> datetime | None:
-        """Start due rows up to the concurrency bound; when the next one falls due."""
+        """Start due rows up to the concurrency bound; when the next one falls due (None:
+        every slot is busy, and the next attempt to finish wakes the loop anyway)."""
         free = self._concurrency - len(self._running)
         if free > 0 and self._transport is not None:
             due = await self._rows.due_ids(now, self._scope, free + len(self._running))
             fresh = [row_id for row_id in due if row_id not in self._running][:free]
             await self._start(await self._claim(fresh))
+        if len(self._running) >= self._concurrency:
+            return None
         return await self._rows.next_due(now, self._scope)
 
     async def _claim(self, ids: list[int]) -> list[tuple[OutboxRow, str]]:
+        """Lease rows for attempts by this process; each with the token its lease is held by."""
         if not ids:
             return []
         token = f"{self._owner}:{next(self._claims)}"
         now = self._clock.now()
         rows = await self._rows.claim(ids, token, now, now + LEASE)
-        return [(row, token) for row in rows if row.id not in self._running]
+        return [(row, row.lease_holder or token) for row in rows if row.id not in self._running]
 
     async def _start(self, claimed: list[tuple[OutboxRow, str]]) -> None:
         for row, token in claimed:
@@ -282,41 +317,43 @@ class Outbox:
             await self._retry(row, token, Transient("not connected to Discord"))
             return
         if hooks.still_wanted is not None and not await hooks.still_wanted(row):
-            await self._finish(row, token, "cancelled", error="no longer wanted")
+            await self._finish(row, token, Cancelled())
             return
         now = self._clock.now()
-        claimed_at = row.claimed_at
         expired = row.expires_at is not None and now >= row.expires_at
-        if row.state == "sending" and claimed_at is not None:
-            if expired or now - claimed_at >= NONCE_WINDOW:
-                # Discord may have the message but has forgotten its nonce: look before sending.
-                found = await transport.find_delivered(row, claimed_at - READ_BACK_SKEW)
-                if found is not None:
-                    await self._conclude(row, token, found)
-                    return
-                claimed_at = None  # certainly not sent: a fresh window starts with this send
-        if expired:
-            await self._conclude(row, token, Failed("given up: it could not be sent in time"))
+        if token.endswith(FRESH):  # never tried: the claim marked this first attempt `sending`
+            if expired:
+                await self._conclude(row, token, Failed("not sent in time (never tried)"))
+            else:
+                await self._conclude(row, token, await transport.deliver(row))
             return
-        claimed_at = claimed_at or now
-        if not await self._rows.mark_sending(row, token, claimed_at):
+        claimed_at = row.claimed_at
+        if claimed_at is not None and (expired or now - claimed_at >= NONCE_WINDOW):
+            # Discord may have the message but has forgotten its nonce: look before sending.
+            found = await transport.find_delivered(row, claimed_at - READ_BACK_SKEW)
+            if found is not None:
+                await self._conclude(row, token, found)
+                return
+            claimed_at = None  # certainly not sent: a fresh window starts with this send
+        if expired:
+            problem = row.last_error or "Discord did not answer"
+            await self._conclude(row, token, Failed(f"not sent in time ({problem})"))
+            return
+        if not await self._rows.mark_sending(row, token, claimed_at or now):
             return  # the lease was lost: the row is someone else's now
         await self._conclude(row, token, await transport.deliver(row))
 
     async def _conclude(self, row: OutboxRow, token: str, outcome: Outcome) -> None:
-        match outcome:
-            case Sent():
-                await self._finish(row, token, "sent", sent=outcome)
-            case Refused(reason=reason):
-                await self._finish(row, token, "refused", error=reason)
-            case Failed(reason=reason):
-                log.warning("Outbox: %s (%s) failed: %s", row.dedupe_key, row.kind, reason)
-                await self._finish(row, token, "failed", error=reason)
-            case Transient():
-                await self._retry(row, token, outcome)
+        if isinstance(outcome, Transient):
+            await self._retry(row, token, outcome)
+            return
+        if isinstance(outcome, Failed):
+            log.warning("Outbox: %s (%s) failed: %s", row.dedupe_key, row.kind, outcome.reason)
+        await self._finish(row, token, outcome)
 
     async def _retry(self, row: OutboxRow, token: str, problem: Transient) -> None:
-        attempts = row.attempts + 1
+        # A fresh claim counted its attempt already; a later one counts it when it sends.
+        attempts = row.attempts if token.endswith(FRESH) else row.attempts + 1
         wait = backoff(attempts)
         if problem.retry_after is not None:
             wait = max(wait, timedelta(seconds=problem.retry_after))
@@ -333,18 +370,14 @@ class Outbox:
         await self._rows.retry(row.id, token, at, problem.reason)
 
     async def _finish(
-        self,
-        row: OutboxRow,
-        token: str,
-        state: str,
-        *,
-        sent: Sent | None = None,
-        error: str | None = None,
+        self, row: OutboxRow, token: str, outcome: Sent | Failed | Refused | Cancelled
     ) -> None:
         """End the row and run its kind's hook in one transaction; a hook that raises leaves
         the row unfinished and due again (its nonce or read-back keeps the message single)."""
         hooks = self._hooks.get(row.kind, DEFAULT_HOOKS)
-        now = self._clock.now()
+        state = FINAL_STATE[type(outcome)]
+        sent = outcome if isinstance(outcome, Sent) else None
+        error = None if isinstance(outcome, Sent) else outcome.reason
         try:
             async with self._db.transaction() as tx:
                 finished = await self._rows.finish(
@@ -352,19 +385,19 @@ class Outbox:
                     row.id,
                     token,
                     state,
-                    now,
+                    self._clock.now(),
                     message_id=sent.message_id if sent else None,
                     channel_id=sent.channel_id if sent else None,
                     error=error,
                 )
                 if not finished:
                     return  # the lease was lost: the row is someone else's now
-                if sent is not None and hooks.on_sent is not None:
-                    await hooks.on_sent(tx, row, sent)
-                elif state == "refused" and hooks.on_refused is not None:
-                    await hooks.on_refused(tx, row, error or "")
-                elif state == "failed" and hooks.on_failed is not None:
-                    await hooks.on_failed(tx, row, error or "")
+                if isinstance(outcome, Sent) and hooks.on_sent is not None:
+                    await hooks.on_sent(tx, row, outcome)
+                elif isinstance(outcome, Refused) and hooks.on_refused is not None:
+                    await hooks.on_refused(tx, row, outcome)
+                elif isinstance(outcome, Failed) and hooks.on_failed is not None:
+                    await hooks.on_failed(tx, row, outcome)
         except Exception:
             log.exception("Outbox: recording %s of %s (%s) failed", state, row.dedupe_key, row.kind)
             await self._retry(row, token, Transient(f"recording {state} failed (see the log)"))

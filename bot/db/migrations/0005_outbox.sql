@@ -34,5 +34,6 @@ CREATE TABLE outbox (
     lease_until        TEXT
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state IN ('pending', 'sending');
+CREATE INDEX outbox_leased ON outbox (lease_until) WHERE lease_holder IS NOT NULL;
 CREATE INDEX outbox_by_guild ON outbox (guild_id, kind, state);
 CREATE INDEX outbox_finished ON outbox (finished_at) WHERE finished_at IS NOT NULL;
