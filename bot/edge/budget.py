@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 
 import aiohttp
-import discord
+import discord.http
 
 log = logging.getLogger(__name__)
 

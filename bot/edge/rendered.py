@@ -18,13 +18,20 @@ from bot.outbox import OutboxRow
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """A new message in the row's target: its channel or thread, or the member's DM."""
+    """A new message in the row's target: its channel or thread, or the member's DM.
+
+    With `thread_name`, a public thread is opened on the message once it is sent (one row for
+    both, so a resend or a read-back finishes what a crash left half done: opening a thread
+    that exists already is answered with its id).
+    """
 
     content: str | None = None
     embeds: Sequence[discord.Embed] = ()
     view: discord.ui.View | None = None
     #: Who may be pinged. Nobody unless the renderer says so (e.g. the prompt's role).
     allowed_mentions: discord.AllowedMentions = field(default_factory=discord.AllowedMentions.none)
+    thread_name: str | None = None
+    thread_archive_minutes: int = 1440
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +50,7 @@ class Edit:
 class ThreadOpening:
     """A thread under the row's channel, its members added and (optionally) a first message.
 
-    `on_message_id` opens a public thread on that message (its id is the thread's). Otherwise
-    the thread is found by its `name` before one is opened, so the name must be unique to the
+    The thread is found by its `name` before one is opened, so the name must be unique to the
     row (e.g. carry the group's id); the first message is a nonce'd send, read back like a post.
     """
 
@@ -52,7 +58,6 @@ class ThreadOpening:
     private: bool = True
     member_ids: Sequence[int] = ()
     first: Post | None = None
-    on_message_id: int | None = None
     auto_archive_minutes: int = 1440
 
 

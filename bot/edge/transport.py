@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import aiohttp
@@ -69,7 +70,10 @@ def classify(exc: BaseException, row: OutboxRow) -> Outcome:
         if exc.code == CANNOT_DM:
             return Refused(f"DMs are closed: {exc.text or exc.status}")
         if 400 <= exc.status < 500 and exc.status != TOO_MANY_REQUESTS:
-            return Failed(refusal_reason(exc, row), exc.code)
+            gone = exc.code in (UNKNOWN_CHANNEL, UNKNOWN_MESSAGE) or isinstance(
+                exc, discord.NotFound
+            )
+            return Failed(refusal_reason(exc, row), exc.code, target_gone=gone)
         return Transient(f"Discord error {exc.status} (code {exc.code})")
     if isinstance(exc, discord.RateLimited):
         return Transient("rate limited", retry_after=exc.retry_after)
@@ -114,7 +118,7 @@ class DiscordTransport:
                 case Post() as post:
                     target = await self._messageable(row)
                     message = await self._send(target, post, row.nonce)
-                    return Sent(message.id, message.channel.id)
+                    return await self._with_thread(row, post, message)
                 case Edit() as edit:
                     return await self._edit(row, edit)
                 case ThreadOpening() as opening:
@@ -132,8 +136,8 @@ class DiscordTransport:
                 case Post() as post:
                     target = await self._messageable(row)
                     found = await self._find_own(target, post, since)
-                    return None if found is None else Sent(found.id, found.channel.id)
-                case ThreadOpening(first=Post() as first, on_message_id=None) as opening:
+                    return None if found is None else await self._with_thread(row, post, found)
+                case ThreadOpening(first=Post() as first) as opening:
                     thread = self._existing_thread(self._parent(row), opening.name)
                     found = None if thread is None else await self._find_own(thread, first, since)
                     if thread is None or found is None:
@@ -175,17 +179,10 @@ class DiscordTransport:
 
     @staticmethod
     async def _send(target: discord.abc.Messageable, post: Post, nonce: str) -> discord.Message:
-        if post.view is not None:
-            return await target.send(
-                post.content,
-                embeds=list(post.embeds) or None,
-                view=post.view,
-                allowed_mentions=post.allowed_mentions,
-                nonce=nonce,
-            )
         return await target.send(
             post.content,
-            embeds=list(post.embeds) or None,
+            embeds=list(post.embeds),
+            view=post.view or discord.utils.MISSING,
             allowed_mentions=post.allowed_mentions,
             nonce=nonce,
         )
@@ -214,12 +211,30 @@ class DiscordTransport:
     def _existing_thread(parent: discord.TextChannel, name: str) -> discord.Thread | None:
         return discord.utils.get(parent.threads, name=name)
 
+    async def _with_thread(self, row: OutboxRow, post: Post, message: discord.Message) -> Outcome:
+        """The post is sent; open its thread if it wants one (again after a crash: an existing
+        thread answers 160004 and has the message's id). A refused thread leaves the post sent
+        with the problem noted; a passing error retries the row (the resend is deduplicated)."""
+        sent = Sent(message.id, message.channel.id)
+        if post.thread_name is None:
+            return sent
+        try:
+            await self._client.http.start_thread_with_message(
+                message.channel.id,
+                message.id,
+                name=post.thread_name,
+                auto_archive_duration=post.thread_archive_minutes,  # type: ignore[arg-type]
+            )
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ALREADY_EXISTS:
+                outcome = classify(exc, row)
+                if not isinstance(outcome, Failed):
+                    return outcome
+                return replace(sent, problem=f"the thread could not be opened: {outcome.reason}")
+        return replace(sent, thread_id=message.id)
+
     async def _open_thread(self, row: OutboxRow, opening: ThreadOpening) -> Outcome:
         parent = self._parent(row)
-        if opening.on_message_id is not None:
-            thread_id = await self._thread_on_message(parent, opening)
-            await self._add_members(thread_id, opening.member_ids)
-            return Sent(None, thread_id, thread_id)
         allowed = parent.permissions_for(parent.guild.me)
         private, public = allowed.create_private_threads, allowed.create_public_threads
         if not ((private if opening.private else public) and allowed.send_messages_in_threads):
@@ -240,20 +255,6 @@ class DiscordTransport:
             return Sent(None, thread.id, thread.id)
         message = await self._send(thread, opening.first, row.nonce)
         return Sent(message.id, thread.id, thread.id)
-
-    async def _thread_on_message(self, parent: discord.TextChannel, opening: ThreadOpening) -> int:
-        """Open the public thread on the message; if it exists (a resend), it has its id."""
-        assert opening.on_message_id is not None
-        try:
-            thread = await parent.get_partial_message(opening.on_message_id).create_thread(
-                name=opening.name,
-                auto_archive_duration=opening.auto_archive_minutes,  # type: ignore[arg-type]
-            )
-        except discord.HTTPException as exc:
-            if exc.code == THREAD_ALREADY_EXISTS:
-                return opening.on_message_id
-            raise
-        return thread.id
 
     async def _add_members(self, thread_id: int, member_ids: Sequence[int]) -> None:
         for user_id in member_ids:  # adding a member twice is harmless

@@ -108,7 +108,8 @@ async def test_a_read_back_finds_the_bots_message_after_the_claim_and_nothing_el
 ):
     transport = transport_with(discord_client, "test", text_post)
     before = datetime.now(UTC) - timedelta(seconds=30)
-    await discord_client.get_channel(World.GENERAL).send("hello 2")  # same text, another row's
+    general = discord_client.get_partial_messageable(World.GENERAL)
+    await general.send("hello 2")  # the same text as another row's message
     sent = await transport.deliver(row("post:1", channel_id=World.GENERAL, payload={"n": 1}))
 
     found = await transport.find_delivered(
@@ -152,7 +153,7 @@ async def test_a_read_back_in_a_dm_matches_the_buttons_too(
 async def test_an_edit_changes_the_message_and_is_never_read_back(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ):
-    message = await discord_client.get_channel(World.HELP).send("Ask A1: open")
+    message = await discord_client.get_partial_messageable(World.HELP).send("Ask A1: open")
     transport = transport_with(discord_client, "test", lambda r: Edit(content="Ask A1: resolved"))
     edit = row("edit:1", channel_id=World.HELP, edit_message_id=message.id)
     assert await transport.deliver(edit) == Sent(message.id, World.HELP)
@@ -182,27 +183,40 @@ async def test_a_private_thread_is_opened_once_with_its_members_and_first_messag
     assert await transport.find_delivered(opening, since) == first
 
 
-async def test_a_thread_on_a_message_is_opened_once(
+async def test_a_post_opens_its_thread_once_even_when_sent_again(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ):
-    message = await discord_client.get_channel(World.PROMPTS).send("Today's prompt")
     transport = transport_with(
-        discord_client,
-        "test",
-        lambda r: ThreadOpening(name="02 Mar: prompt", private=False, on_message_id=message.id),
+        discord_client, "test", lambda r: Post(content="Today's prompt", thread_name="02 Mar")
     )
-    opening = row("prompt.thread:1", channel_id=World.PROMPTS)
-    assert await transport.deliver(opening) == Sent(None, message.id, message.id)
-    assert await transport.deliver(opening) == Sent(None, message.id, message.id)  # 160004
-    assert [t.id for t in fake_discord.threads] == [message.id]
+    post = row("prompt.post:1", channel_id=World.PROMPTS)
+    first = await transport.deliver(post)
+    again = await transport.deliver(post)  # the nonce returns the message; its thread exists
+    assert isinstance(first, Sent) and first == again
+    assert first.thread_id == first.message_id and first.problem is None
+    assert [t.id for t in fake_discord.threads] == [first.message_id]
+    since = datetime.now(UTC) - timedelta(seconds=30)
+    assert await transport.find_delivered(post, since) == first
+
+
+async def test_a_refused_thread_leaves_the_post_sent_with_the_problem_noted(
+    fake_discord: FakeDiscord, discord_client: discord.Client
+):
+    fake_discord.inject_faults(r"POST /channels/\d+/messages/\d+/threads", [403])
+    transport = transport_with(
+        discord_client, "test", lambda r: Post(content="Today's prompt", thread_name="02 Mar")
+    )
+    sent = await transport.deliver(row("prompt.post:1", channel_id=World.PROMPTS))
+    assert isinstance(sent, Sent) and sent.thread_id is None
+    assert sent.problem == "the thread could not be opened: missing permission in <#1002>"
 
 
 async def test_members_are_added_to_an_existing_thread(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ):
-    thread = await discord_client.get_channel(World.PAIRING).create_thread(
-        name="help A1", type=discord.ChannelType.private_thread
-    )
+    pairing = discord_client.get_channel(World.PAIRING)
+    assert isinstance(pairing, discord.TextChannel)
+    thread = await pairing.create_thread(name="help A1", type=discord.ChannelType.private_thread)
     transport = transport_with(discord_client, "test", lambda r: AddMembers((MEMBER,)))
     assert await transport.deliver(row("add:1", channel_id=thread.id)) == Sent(
         None, thread.id, thread.id

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 import discord
+import discord.http
 import pytest
 
 from bot.edge.budget import (

@@ -502,7 +502,7 @@ async def test_list_guild_members_pages_by_id(
 async def test_a_nonce_is_forgotten_after_the_window_on_the_fakes_clock(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    channel = discord_client.get_channel(World.PROMPTS)
+    channel = discord_client.get_partial_messageable(World.PROMPTS)
     first = await channel.send("prompt", nonce="kindred-1")
     fake_discord.advance_clock(fake_discord.nonce_window - 1)
     again = await channel.send("prompt", nonce="kindred-1")
@@ -531,7 +531,7 @@ async def test_a_held_answer_comes_after_the_message_exists(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
     fake_discord.hold_answers(r"POST /channels/\d+/messages", seconds=0.5)
-    channel = discord_client.get_channel(World.GENERAL)
+    channel = discord_client.get_partial_messageable(World.GENERAL)
     sending = asyncio.ensure_future(channel.send("held"))
     await fake_discord.wait_for(lambda f: f.held)
     (created,) = fake_discord.channel_messages(World.GENERAL)
@@ -545,7 +545,7 @@ async def test_a_held_answer_comes_after_the_message_exists(
 async def test_history_after_an_id_pages_oldest_first(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    channel = discord_client.get_channel(World.GENERAL)
+    channel = discord_client.get_partial_messageable(World.GENERAL)
     sent = [await channel.send(f"m{i}") for i in range(5)]
     page = await discord_client.http.logs_from(World.GENERAL, 2, after=sent[0].id)
     assert [int(m["id"]) for m in page] == [sent[2].id, sent[1].id]  # right after, newest first
@@ -563,7 +563,7 @@ async def test_invalid_requests_are_counted_in_sliding_ten_minute_windows(
             await channel.send("hello")
     fake_discord.advance_clock(601)
     fake_discord.inject_429(r"POST /channels/\d+/messages", count=2, retry_after=0.01)
-    await discord_client.get_channel(World.GENERAL).send("after two 429s")
+    await discord_client.get_partial_messageable(World.GENERAL).send("after two 429s")
     assert fake_discord.worst_invalid_window() == 3
     assert fake_discord.worst_invalid_window(seconds=3600) == 5
 
