@@ -7,7 +7,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
-from bot.db import Database, Transaction
+from bot.db import Database, Row, Transaction
 from bot.errors import UserError
 from bot.helpdesk.models import (
     Ask,
@@ -38,7 +38,7 @@ OFFER_COLUMNS = """
 OFFER_FROM = "helpdesk_offers o JOIN helpdesk_topics t ON t.topic_id = o.topic_id"
 
 
-def ask_from_row(row: sqlite3.Row) -> Ask:
+def ask_from_row(row: Row) -> Ask:
     return Ask(
         ask_id=row["ask_id"],
         guild_id=row["guild_id"],

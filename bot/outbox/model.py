@@ -9,13 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from bot.db import Transaction
+from bot.db import Row, Transaction
 from bot.timeutil import from_db, maybe_from_db
 
 State = Literal["pending", "sending", "sent", "failed", "refused", "cancelled"]
@@ -56,7 +55,7 @@ class OutboxRow:
     lease_holder: str | None = None  # the claim holding the row (see rows.py)
 
     @classmethod
-    def from_db(cls, row: sqlite3.Row) -> OutboxRow:
+    def from_db(cls, row: Row) -> OutboxRow:
         return cls(
             id=row["id"],
             guild_id=row["guild_id"],

@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 import logging
-from sqlite3 import Row
 
 from bot.clock import Clock
-from bot.db import Database, Transaction
+from bot.db import Database, Row, Transaction
 from bot.errors import UserError
 from bot.outbox import Outbox
 from bot.timeutil import to_db

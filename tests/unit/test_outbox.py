@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Transaction, migrate
+from bot.db import Database, DatabaseConfig, Transaction
 from bot.outbox import (
     NONCE_WINDOW,
     Failed,
@@ -32,17 +31,24 @@ from bot.outbox.rows import OutboxRows
 from bot.outbox.runner import RETENTION, backoff
 from bot.timeutil import to_db
 from tests.support.clock import FakeClock
-from tests.support.db import START
+from tests.support.db import START, DatabaseFactory
 from tests.support.outbox import FakeTransport, drain, until
 
 GUILD, OTHER_GUILD = 1, 2
 CHANNEL = 10
 
 
+pytestmark = pytest.mark.backends("sqlite", "postgres")
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    db = await Database.open(tmp_path / "outbox.db")
-    await migrate(db)
+async def config(fresh_database: DatabaseFactory) -> DatabaseConfig:
+    return await fresh_database()
+
+
+@pytest.fixture
+async def db(config: DatabaseConfig) -> AsyncIterator[Database]:
+    db = await Database.open(config)
     for guild_id in (GUILD, OTHER_GUILD):
         await db.execute(
             "INSERT INTO guilds (guild_id, joined_at) VALUES (?, ?)", (guild_id, to_db(START))
@@ -425,9 +431,9 @@ async def test_a_hook_that_fails_leaves_the_row_to_retry_without_a_duplicate(
 
 
 async def test_two_processes_racing_for_the_same_rows_claim_each_once(
-    db, clock, transport, runners, tmp_path
+    db, config, clock, transport, runners
 ):
-    other_db = await Database.open(tmp_path / "outbox.db")  # a second connection: a process
+    other_db = await Database.open(config)  # a second connection: another process
     first, second = runners.start(), runners.start(db=other_db)
     # Both are up (their start-up recovery is done) before the rows come: a second process
     # owning the same guilds at start-up is not a valid set-up, a race between claims is.
