@@ -54,6 +54,7 @@ async def run(settings: Settings, *, with_noop: bool, options: dict[str, Any]) -
             await bot.start(settings.token)
     finally:
         await services.scheduler.stop()
+        await services.outbox.stop()
         await services.db.close()
 
 

@@ -135,6 +135,7 @@ class BotProcess:
     workdir: Path
     noop: bool = False
     guild_ready_timeout: float | None = None  # None: the product's default (2 s)
+    rate_limit: float | None = None  # DISCORD_RATE_LIMIT; None: the product's default (50/s)
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     ready_at: float = 0.0
@@ -153,6 +154,8 @@ class BotProcess:
         )
         if self.guild_ready_timeout is not None:
             env["KINDRED_BENCH_GUILD_READY_TIMEOUT"] = str(self.guild_ready_timeout)
+        if self.rate_limit is not None:
+            env["DISCORD_RATE_LIMIT"] = f"{self.rate_limit:g}"
         env["PYTHONPATH"] = os.pathsep.join((str(SITECUSTOMIZE), env["PYTHONPATH"]))
         self._log = self.workdir / f"bot-{self.launches}.log"
         self.started_at = time.perf_counter()

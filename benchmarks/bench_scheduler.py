@@ -14,6 +14,10 @@ Then Kindred runs as its own process (`benchmarks._bot`, the product's start-up)
 3. idle: 60 s with every guild's next prompt and round scheduled; the bot process's CPU time
    (psutil: user + system of that process only) and, after it, its resident memory.
 
+The fake sets no global rate limit here, and the bot is told its limit is as high (a bot in
+10,000 guilds has Discord raise it; `DISCORD_RATE_LIMIT`): this measures Kindred's own work per
+post. Pacing under a 50/s limit is `bench_delivery.py`'s subject.
+
 Run ``python3 benchmarks/bench_scheduler.py`` (``--quick``: 40 guilds x 5 members, 2 s idle).
 """
 
@@ -51,6 +55,7 @@ QUICK = {"guilds": 40, "members": 5, "idle_seconds": 1.0, "ready_timeout": 0.1}
 TARGET_BURST_SECONDS = 30.0
 TARGET_IDLE_CPU_SHARE = 0.01  # 0.6 s of CPU in 60 s
 TARGET_RSS_MB = 300.0
+RAISED_RATE_LIMIT = 100_000.0  # requests/s: as good as none (the fake sets no limit either)
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
@@ -101,7 +106,13 @@ async def run(sizes: dict[str, Any], workdir: Path) -> dict[str, Any]:
         database_path, lambda s: configure(s, world, now), at=now - timedelta(hours=1)
     )
     setup_seconds = time.perf_counter() - setup_started
-    bot = BotProcess(fake, database_path, workdir, guild_ready_timeout=sizes["ready_timeout"])
+    bot = BotProcess(
+        fake,
+        database_path,
+        workdir,
+        guild_ready_timeout=sizes["ready_timeout"],
+        rate_limit=RAISED_RATE_LIMIT,
+    )
     try:
         startup_seconds = await bot.start()
         startup_rss = bot.rss_mb()

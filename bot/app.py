@@ -17,8 +17,10 @@ from discord.ext import commands
 from .clock import SystemClock
 from .db import Database, migrate
 from .edge.admin import AdminGroup
+from .edge.budget import RequestBudget, budget_trace
 from .edge.interactions import KindredTree
 from .edge.ratelimits import throttle_bucket_sweep
+from .edge.transport import DiscordTransport
 from .scheduler import Scheduler
 from .services import Services, build_services
 from .settings import Settings
@@ -51,6 +53,9 @@ class Kindred(commands.Bot):
         # Kindred has no voice features: discord.py's "PyNaCl/davey is not installed" warnings
         # would only alarm an admin reading the start-up log.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        # Every REST request waits for this budget, a little under Discord's global limit, so
+        # a round's thousand DMs draw no storm of 429s (see bot/edge/budget.py).
+        self.budget = RequestBudget(settings.rate_limit)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -62,14 +67,18 @@ class Kindred(commands.Bot):
             # (pairing pool, privacy reconcile) ask Discord (cogs/_members.py).
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
+            http_trace=budget_trace(self.budget),
             **options,
         )
         self.settings = settings
         self.services = services
+        # The outbox's Discord side; the cogs register how each kind of message looks.
+        self.transport = DiscordTransport(self)
         self._started_scheduler = False
         throttle_bucket_sweep(self.http)  # see bot/ratelimits.py: O(buckets) per new channel
 
     async def setup_hook(self) -> None:
+        self.services.outbox.attach(self.transport)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self._mount_admin_groups()
@@ -115,6 +124,7 @@ class Kindred(commands.Bot):
         if not self._started_scheduler:
             self._started_scheduler = True
             self.services.scheduler.start()
+            self.services.outbox.start()  # first sends what a previous run left unfinished
             log.info("Kindred is ready in %d guilds", len(self.guilds))
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
@@ -123,6 +133,7 @@ class Kindred(commands.Bot):
 
     async def close(self) -> None:
         await self.services.scheduler.stop()
+        await self.services.outbox.stop()
         await super().close()
 
 
@@ -145,4 +156,5 @@ async def main(settings: Settings) -> None:
             await bot.start(settings.token)
     finally:
         await services.scheduler.stop()
+        await services.outbox.stop()
         await services.db.close()

@@ -33,7 +33,9 @@ from .schema import Table, plain_row, quote, tables
 from .timeutil import to_db
 
 EXPORT_FORMAT_VERSION = 1
-EXCLUDED_TABLES = frozenset({"jobs"})
+# Machinery, not the guild's data: scheduled jobs, and messages on their way to Discord (whose
+# payloads can hold private notes to a member, e.g. a thank-you).
+EXCLUDED_TABLES = frozenset({"jobs", "outbox"})
 SECRET_MARKERS = ("token", "secret", "password")
 CHUNK_ROWS = 1_000
 # Discord's per-file limit without boosts (10 MiB since 2024, as discord.utils has it); the cog

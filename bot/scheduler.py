@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import Clock
+from .clock import Alarm, Clock
 from .db import Database
 from .timeutil import from_db, to_db
 
@@ -63,7 +63,7 @@ class Scheduler:
         self._concurrency = concurrency
         self._handlers: dict[str, Handler] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._wake = asyncio.Event()
+        self._alarm = Alarm(clock, longest=timedelta(seconds=MAX_SLEEP_SECONDS))
         self._loop_task: asyncio.Task[None] | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -90,7 +90,7 @@ class Scheduler:
             """,
             (key, kind, guild_id, to_db(due_at), json.dumps(payload or {})),
         )
-        self._wake.set()
+        self._alarm.wake()
 
     async def schedule_missing(self, jobs: Iterable[tuple[str, str, datetime, int | None]]) -> None:
         """Create those of the jobs `(key, kind, due_at, guild_id)` that do not exist yet, in
@@ -101,11 +101,11 @@ class Scheduler:
                 "ON CONFLICT (key) DO NOTHING",
                 [(key, kind, guild_id, to_db(due_at)) for key, kind, due_at, guild_id in jobs],
             )
-        self._wake.set()
+        self._alarm.wake()
 
     async def cancel(self, key: str) -> None:
         await self._db.execute("DELETE FROM jobs WHERE key = ?", (key,))
-        self._wake.set()
+        self._alarm.wake()
 
     async def due_at(self, key: str) -> datetime | None:
         text = await self._db.fetchval("SELECT due_at FROM jobs WHERE key = ?", (key,))
@@ -131,14 +131,14 @@ class Scheduler:
 
     async def _loop(self) -> None:
         while True:
-            self._wake.clear()
+            self._alarm.reset()
             now = self._clock.now()
             try:
                 until = await self._dispatch_due(now)
             except Exception:
                 log.exception("Scheduler pass failed; retrying in %.0f s", RETRY_BASE_SECONDS)
                 until = now + timedelta(seconds=RETRY_BASE_SECONDS)
-            await self._sleep(until, now)
+            await self._alarm.sleep_until(until, now)
 
     async def _dispatch_due(self, now: datetime) -> datetime | None:
         """Start jobs due at `now` up to the concurrency limit; return when the next one is due."""
@@ -165,19 +165,6 @@ class Scheduler:
             "SELECT MIN(due_at) FROM jobs WHERE due_at > ?", (to_db(now),)
         )
         return None if next_due is None else from_db(next_due)
-
-    async def _sleep(self, until: datetime | None, now: datetime) -> None:
-        """Sleep until `until` (None: until woken) or until something changes."""
-        if self._wake.is_set():
-            return
-        latest = now + timedelta(seconds=MAX_SLEEP_SECONDS)
-        wake = asyncio.create_task(self._wake.wait())
-        timer = asyncio.create_task(self._clock.sleep_until(min(until or latest, latest)))
-        try:
-            await asyncio.wait({wake, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            wake.cancel()
-            timer.cancel()
 
     async def _run(self, job: Job) -> None:
         try:
@@ -211,7 +198,7 @@ class Scheduler:
             log.exception("Could not record the outcome of job %s", job.key)
         finally:
             self._running.pop(job.key, None)
-            self._wake.set()
+            self._alarm.wake()
 
     async def _finish(self, job: Job, next_due: datetime | None, *, failed: bool) -> None:
         """Reschedule or delete the job, unless someone moved it while it ran."""

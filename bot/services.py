@@ -13,6 +13,7 @@ from .export import GuildExporter
 from .features import Feature
 from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
+from .outbox import Outbox
 from .pairing.service import PairingService
 from .privacy.data import MemberDataEngine
 from .privacy.departures import Departures
@@ -27,6 +28,7 @@ class Services:
     db: Database
     scheduler: Scheduler
     clock: Clock
+    outbox: Outbox
     guilds: GuildService
     prompts: PromptService
     helpdesk: HelpdeskService
@@ -43,14 +45,17 @@ class Services:
 
 
 def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services:
+    # Every message any feature sends goes through the one outbox (bot/outbox).
+    outbox = Outbox(db, clock)
     guilds = GuildService(db, scheduler, clock)
-    prompts = PromptService(db, scheduler, clock, guilds)
-    helpdesk = HelpdeskService(db, scheduler, clock, guilds)
+    prompts = PromptService(db, scheduler, clock, guilds, outbox)
+    helpdesk = HelpdeskService(db, scheduler, clock, guilds, outbox)
     pairing = PairingService(
         db,
         scheduler,
         clock,
         guilds,
+        outbox,
         topics=helpdesk.board.open_topics,
         starters=prompts.conversation_starter,
     )
@@ -64,6 +69,7 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         db=db,
         scheduler=scheduler,
         clock=clock,
+        outbox=outbox,
         guilds=guilds,
         prompts=prompts,
         helpdesk=helpdesk,

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from .db.config import POSTGRES_SCHEMES, DatabaseConfig, PostgresConfig, SqliteConfig, redact
 
 DEFAULT_DATABASE_URL = "sqlite:///data/kindred.db"
+DEFAULT_RATE_LIMIT = 50.0  # Discord's global limit for most bots, requests per second
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
@@ -30,12 +31,14 @@ class Settings:
     database: DatabaseConfig
     log_level: int
     dev_guild_id: int | None
+    rate_limit: float = DEFAULT_RATE_LIMIT
 
     def __repr__(self) -> str:
         # Never let the token reach a log line or a traceback through repr().
         return (
             f"Settings(token=<hidden>, database={self.database.display}, "
-            f"log_level={logging.getLevelName(self.log_level)}, dev_guild_id={self.dev_guild_id})"
+            f"log_level={logging.getLevelName(self.log_level)}, dev_guild_id={self.dev_guild_id}, "
+            f"rate_limit={self.rate_limit:g})"
         )
 
     @classmethod
@@ -46,6 +49,7 @@ class Settings:
             database=database_from_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
             log_level=_log_level(env.get("LOG_LEVEL", "").strip() or "INFO"),
             dev_guild_id=_dev_guild_id(env.get("DEV_GUILD_ID", "").strip()),
+            rate_limit=_rate_limit(env.get("DISCORD_RATE_LIMIT", "").strip()),
         )
 
 
@@ -133,3 +137,19 @@ def _dev_guild_id(raw: str) -> int | None:
             "right-click your server and Copy Server ID, or leave it empty."
         )
     return int(raw)
+
+
+def _rate_limit(raw: str) -> float:
+    """Requests per second Discord allows this bot in all (its global rate limit)."""
+    if not raw:
+        return DEFAULT_RATE_LIMIT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 1 <= value <= 100_000:
+        raise SettingsError(
+            f"DISCORD_RATE_LIMIT {raw!r} is not a rate: give the requests per second Discord "
+            "allows your bot (50 for most bots), or leave it empty."
+        )
+    return value

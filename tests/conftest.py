@@ -152,9 +152,9 @@ class KindredHarness:
         await self.start()
 
     async def settle(self, rounds: int = 3) -> None:
-        """Let the scheduler and the bot's tasks run until nothing is left to do."""
+        """Let the scheduler, the outbox and the bot's tasks run until nothing is left to do."""
         assert self.services is not None
-        await settle(self.services.scheduler, rounds)
+        await settle(self.services.scheduler, rounds, self.services.outbox)
 
     async def advance(self, delta: timedelta | float) -> None:
         """Move the fake clock forward and let due jobs run."""

@@ -1,5 +1,5 @@
 """Asking for help and "I can help": the ask, its channel post and routing DMs, and the
-helper's note to the asker (each message claimed in the outbox before it is sent)."""
+helper's note to the asker (each message enqueued in the transaction that decides it)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from bot.helpdesk.models import (
     HelpOffered,
     MessageKind,
 )
-from bot.helpdesk.outbox import Outbox
 from bot.helpdesk.rules import (
     AskStatus,
     Offerer,
@@ -31,37 +30,39 @@ class AskDesk(LedgerPart):
     """Asks and offers of help on them."""
 
     async def ask(self, guild_id: int, user_id: int, topic: str, details: str) -> AskCreated:
-        """Record an ask, claim its channel post and routing DMs, then send them."""
+        """Record an ask with its channel post and routing DMs, and send them before answering."""
         topic = normalise_topic(topic)
         details = validate_details(details)
         now = self._clock.now()
         async with self._db.transaction() as tx:
             topic_id = await self._topic_id(tx, guild_id, topic)
             number = await self._next_number(tx, guild_id)
-            cursor = await tx.execute(
+            ask_id = await tx.fetchval(
                 "INSERT INTO helpdesk_asks (guild_id, request_no, topic_id, user_id, details, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING ask_id",
                 (guild_id, number, topic_id, user_id, details, to_db(now)),
             )
-            ask_id = cursor.lastrowid
-            row = await tx.fetchone(
-                "SELECT a.*, g.channel_id FROM helpdesk_asks a "
-                "JOIN helpdesk_guilds g ON g.guild_id = a.guild_id WHERE a.ask_id = ?",
-                (ask_id,),
+            channel_id = await tx.fetchval(
+                "SELECT channel_id FROM helpdesk_guilds WHERE guild_id = ?", (guild_id,)
             )
-            assert row is not None
-            channel_id = row["channel_id"]
+            ask = Ask(ask_id, guild_id, number, topic, user_id, details, AskStatus.OPEN, now)
+            queued = []
             if channel_id is not None:
-                await Outbox.record(
-                    tx, row, MessageKind.POST, now=to_db(now), channel_id=channel_id
+                queued.append(
+                    await self.messages.enqueue(tx, MessageKind.POST, ask, channel_id=channel_id)
                 )
             helpers = choose_helpers(user_id, await self._offerers(tx, guild_id, topic_id, now))
             for helper in helpers:
-                await Outbox.record(tx, row, MessageKind.ROUTE, now=to_db(now), recipient=helper)
-        assert ask_id is not None
-        await self.outbox.flush(ask_id)
-        await self.outbox.sync(ask_id)
-        ask = Ask(ask_id, guild_id, number, topic, user_id, details, AskStatus.OPEN, now)
+                await tx.execute(
+                    "INSERT INTO helpdesk_routes (ask_id, guild_id, helper_user_id, routed_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (ask_id, guild_id, helper, to_db(now)),
+                )
+                queued.append(
+                    await self.messages.enqueue(tx, MessageKind.ROUTE, ask, recipient=helper)
+                )
+        await self.messages.send_now(queued)
+        await self.lifecycle.sync(ask_id)
         return AskCreated(ask=ask, helpers_notified=len(helpers), posted_to_channel_id=channel_id)
 
     async def _offerers(
@@ -70,11 +71,11 @@ class AskDesk(LedgerPart):
         """Open offerers of the topic, with their routing DMs (in this guild) for the caps."""
         rows = await tx.fetchall(
             """
-            SELECT o.user_id, MAX(m.created_at) AS last_routed_at,
-                   COALESCE(SUM(m.created_at > ?), 0) AS routed_today
+            SELECT o.user_id, MAX(r.routed_at) AS last_routed_at,
+                   COALESCE(SUM(CASE WHEN r.routed_at > ? THEN 1 ELSE 0 END), 0) AS routed_today
             FROM helpdesk_offers o
-            LEFT JOIN helpdesk_messages m ON m.guild_id = o.guild_id AND m.kind = 'route'
-                 AND m.recipient_user_id = o.user_id
+            LEFT JOIN helpdesk_routes r ON r.guild_id = o.guild_id
+                 AND r.helper_user_id = o.user_id
             WHERE o.guild_id = ? AND o.topic_id = ? AND o.status = 'open'
             GROUP BY o.user_id
             """,
@@ -97,11 +98,17 @@ class AskDesk(LedgerPart):
             raise UserError(f"`{ask.ref}` is already {ask.status}; thank you for offering!")
         now = to_db(self._clock.now())
         async with self._db.transaction() as tx:
-            row = await tx.fetchone("SELECT * FROM helpdesk_asks WHERE ask_id = ?", (ask.ask_id,))
-            assert row is not None
-            first = await Outbox.record(
-                tx, row, MessageKind.HELP, now=now, recipient=ask.user_id, helper=helper_user_id
+            first = await tx.fetchval(
+                "INSERT INTO helpdesk_helpers (ask_id, guild_id, helper_user_id, offered_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (ask_id, helper_user_id) DO NOTHING "
+                "RETURNING ask_id",
+                (ask.ask_id, guild_id, helper_user_id, now),
             )
-        await self.outbox.flush(ask.ask_id)
-        await self.outbox.sync(ask.ask_id)  # helped: no bump any more
-        return HelpOffered(ask=ask, first_time=first)
+            told = None
+            if first is not None:
+                told = await self.messages.enqueue(
+                    tx, MessageKind.HELP, ask, recipient=ask.user_id, helper=helper_user_id
+                )
+        await self.messages.send_now([told])
+        await self.lifecycle.sync(ask.ask_id)  # helped: no bump any more
+        return HelpOffered(ask=ask, first_time=first is not None)

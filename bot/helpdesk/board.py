@@ -11,17 +11,15 @@ from bot.helpdesk.models import (
     BoardEntry,
     BoardPage,
     HelpdeskReport,
-    MessageKind,
     OfferStatus,
     TopicCounts,
     ask_ref,
     offer_ref,
 )
-from bot.helpdesk.outbox import ASK_FROM
 from bot.helpdesk.rules import (
     AskStatus,
 )
-from bot.helpdesk.store import OFFER_FROM, LedgerPart
+from bot.helpdesk.store import ASK_FROM, OFFER_FROM, LedgerPart
 from bot.helpdesk.topics import normalise_query
 from bot.timeutil import from_db
 
@@ -145,14 +143,10 @@ class BoardReader(LedgerPart):
         if channel_id is None:
             summary += "; no help channel yet, so asks reach helpers by DM only"
         problems = [
-            f"Ask {ask_ref(row['request_no'])} could not be "
-            f"{'bumped' if row['kind'] == MessageKind.BUMP else 'posted'} in the help channel: "
-            f"{row['error']}"
+            f"Ask {ask_ref(row['request_no'])} {row['channel_problem']}"
             for row in await self._db.fetchall(
-                "SELECT m.kind, m.error, a.request_no FROM helpdesk_messages m "
-                "JOIN helpdesk_asks a ON a.ask_id = m.ask_id WHERE m.guild_id = ? "
-                "AND m.state = 'failed' AND m.recipient_user_id = 0 "
-                "ORDER BY m.message_id DESC LIMIT 3",
+                "SELECT request_no, channel_problem FROM helpdesk_asks "
+                "WHERE guild_id = ? AND channel_problem IS NOT NULL ORDER BY ask_id DESC LIMIT 3",
                 (guild_id,),
             )
         ]

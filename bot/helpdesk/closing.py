@@ -12,7 +12,6 @@ from bot.helpdesk.models import (
     OfferStatus,
     parse_request_id,
 )
-from bot.helpdesk.outbox import Outbox
 from bot.helpdesk.rules import (
     AskStatus,
     can_close,
@@ -34,7 +33,7 @@ class Closing(LedgerPart):
         helper_user_id: int | None = None,
         note: str | None = None,
     ) -> Closed:
-        """Close an ask as resolved; with a helper, claim and send the private thank-you."""
+        """Close an ask as resolved; with a helper, send them the private thank-you."""
         ref = parse_request_id(request_id)
         note = validate_note(note)
         if note and helper_user_id is None:
@@ -93,7 +92,7 @@ class Closing(LedgerPart):
             "UPDATE helpdesk_asks SET kept_open_at = ? WHERE ask_id = ? AND status = 'open'",
             (to_db(self._clock.now()), ask.ask_id),
         )
-        await self.outbox.sync(ask.ask_id)
+        await self.lifecycle.sync(ask.ask_id)
         return None
 
     @staticmethod
@@ -110,27 +109,29 @@ class Closing(LedgerPart):
         self, ask: Ask, status: AskStatus, actor_user_id: int | None, helper: int | None, note: str
     ) -> None:
         now = to_db(self._clock.now())
+        thanks = None
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(
+            closed = await tx.fetchval(
                 "UPDATE helpdesk_asks SET status = ?, closed_at = ?, closed_by_user_id = ? "
-                "WHERE ask_id = ? AND status = 'open'",
+                "WHERE ask_id = ? AND status = 'open' RETURNING ask_id",
                 (status, now, actor_user_id, ask.ask_id),
             )
-            if not cursor.rowcount:
+            if closed is None:
                 current = await tx.fetchval(
                     "SELECT status FROM helpdesk_asks WHERE ask_id = ?", (ask.ask_id,)
                 )
                 raise UserError(f"`{ask.ref}` is already {current}.")
             if helper is not None:
-                row = await tx.fetchone(
-                    "SELECT * FROM helpdesk_asks WHERE ask_id = ?", (ask.ask_id,)
+                thanks = await self.messages.enqueue(
+                    tx,
+                    MessageKind.THANKS,
+                    ask,
+                    recipient=helper,
+                    note=note,
+                    closer=actor_user_id,
                 )
-                assert row is not None
-                await Outbox.record(
-                    tx, row, MessageKind.THANKS, now=now, recipient=helper, note=note
-                )
-        await self.outbox.flush(ask.ask_id)
-        await self.outbox.sync(ask.ask_id)
+        await self.messages.send_now([thanks])
+        await self.lifecycle.sync(ask.ask_id)
 
     async def member_left(self, guild_id: int, user_id: int) -> None:
         """Withdraw a departed member's open asks and offers.
@@ -151,4 +152,4 @@ class Closing(LedgerPart):
                 (now, guild_id, user_id),
             )
         for row in rows:
-            await self.outbox.sync(row["ask_id"])
+            await self.lifecycle.sync(row["ask_id"])

@@ -2,13 +2,13 @@
 
 Callers use the parts by name (`services.helpdesk.asks.ask(...)`): `asks` (asks.py: asking,
 "I can help"), `offers` (offers.py), `closing` (closing.py: resolve, withdraw, reviews, a member
-leaving), `board` (board.py: the board, the admin report, `/about`), `outbox`; what the parts
-share is in `store.py`.
+leaving), `board` (board.py: the board, the admin report, `/about`), `lifecycle` (lifecycle.py:
+each ask's bump, review and stale close); what the parts share is in `store.py`.
 
-Rules live in `rules.py` and `topics.py` (pure); this module reads and writes the database and
-applies them. Messages are recorded here in the transaction that decides them and sent by the
-`Outbox` (see `outbox.py` for the exactly-once scheme). Every lookup is scoped to the invoking
-guild, so an id from another server is simply "not found".
+Rules live in `rules.py` and `topics.py` (pure); the parts read and write the database and apply
+them. Messages are enqueued in the outbox in the transaction that decides them (messages.py).
+Every lookup is scoped to the invoking guild, so an id from another server is simply "not
+found".
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from bot.guilds import GuildService
 from bot.helpdesk.asks import AskDesk
 from bot.helpdesk.board import BoardReader
 from bot.helpdesk.closing import Closing
-from bot.helpdesk.models import FEATURE_NAME, Messenger
+from bot.helpdesk.lifecycle import AskLifecycle
+from bot.helpdesk.messages import LedgerMessages
+from bot.helpdesk.models import FEATURE_NAME
 from bot.helpdesk.offers import OfferDesk
-from bot.helpdesk.outbox import Outbox
+from bot.outbox import Outbox
 from bot.privacy.rules import TableRule, TableRules
 from bot.scheduler import Scheduler
 
@@ -36,25 +38,28 @@ class HelpdeskService:
     privacy_rules: TableRules = {
         "helpdesk_asks": TableRule("asks for help", anonymise=("closed_by_user_id",)),
         "helpdesk_offers": TableRule("offers of help"),
-        "helpdesk_messages": TableRule(
-            "help ledger messages to you", anonymise=("helper_user_id",)
-        ),
+        "helpdesk_routes": TableRule("asks sent to you because you offered their topic"),
+        # Someone offered to help on an ask: the ask stays "helped" if the helper is forgotten.
+        "helpdesk_helpers": TableRule("offers to help on asks", anonymise=("helper_user_id",)),
     }
 
     def __init__(
-        self, db: Database, scheduler: Scheduler, clock: Clock, guilds: GuildService
+        self,
+        db: Database,
+        scheduler: Scheduler,
+        clock: Clock,
+        guilds: GuildService,
+        outbox: Outbox,
     ) -> None:
         self._db = db
         self._clock = clock
         self._guilds = guilds
-        self.outbox = Outbox(db, scheduler, clock)
-        self.asks = AskDesk(db, clock, self.outbox)
-        self.offers = OfferDesk(db, clock, self.outbox)
-        self.closing = Closing(db, clock, self.outbox)
-        self.board = BoardReader(db, clock, self.outbox)
-
-    def attach_messenger(self, messenger: Messenger | None) -> None:
-        self.outbox.attach(messenger)
+        messages = LedgerMessages(db, clock, outbox)
+        self.lifecycle = AskLifecycle(db, scheduler, clock, messages)
+        self.asks = AskDesk(db, clock, messages, self.lifecycle)
+        self.offers = OfferDesk(db, clock, messages, self.lifecycle)
+        self.closing = Closing(db, clock, messages, self.lifecycle)
+        self.board = BoardReader(db, clock, messages, self.lifecycle)
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
         """The feature's line in `/about` and `/admin show`."""
@@ -80,4 +85,4 @@ class HelpdeskService:
             "SELECT ask_id FROM helpdesk_asks WHERE guild_id = ? AND status = 'open'", (guild_id,)
         )
         for row in rows:
-            await self.outbox.sync(row["ask_id"])
+            await self.lifecycle.sync(row["ask_id"])

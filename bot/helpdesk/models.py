@@ -1,7 +1,7 @@
-"""The help ledger's plain values, request ids, and the port through which it sends messages.
+"""The help ledger's plain values, request ids, and the messages it sends.
 
-The ledger decides and records every message in the database; it never imports discord. The
-cog hands it a `Messenger` that renders an `Outgoing` as an embed or DM and sends it.
+The ledger decides every message and enqueues it in the outbox as an `Outgoing` payload; it
+never imports discord. The cog renders an `Outgoing` as an embed or a DM.
 
 Request ids: asks and offers share one per-guild sequence and are shown as `A12` (an ask) or
 `O13` (an offer). Per guild, because a global row id would be large, would leak how busy
@@ -13,13 +13,15 @@ reused, even after a member's data is forgotten.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Any, Literal
 
 from bot.helpdesk.rules import AskStatus
 from bot.helpdesk.topics import HelpdeskInputError
+from bot.timeutil import from_db, to_db
 
 FEATURE_NAME = "Help ledger"
 ASK_PREFIX = "A"
@@ -83,6 +85,31 @@ class Ask:
     @property
     def is_open(self) -> bool:
         return self.status == AskStatus.OPEN
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "ask_id": self.ask_id,
+            "guild_id": self.guild_id,
+            "number": self.number,
+            "topic": self.topic,
+            "user_id": self.user_id,
+            "details": self.details,
+            "status": str(self.status),
+            "created_at": to_db(self.created_at),
+        }
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> Ask:
+        return cls(
+            p["ask_id"],
+            p["guild_id"],
+            p["number"],
+            p["topic"],
+            p["user_id"],
+            p["details"],
+            AskStatus(p["status"]),
+            from_db(p["created_at"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +192,18 @@ class HelpdeskReport:
 
 
 class MessageKind(StrEnum):
-    """What a recorded message is; see 0004_helpdesk.sql for each one's unique key."""
+    """What a ledger message is; its outbox kind is `helpdesk.<value>`."""
 
-    POST = "post"
-    ROUTE = "route"
-    HELP = "help"
-    THANKS = "thanks"
-    BUMP = "bump"
-    REVIEW = "review"
+    POST = "post"  # the ask in the help channel
+    ROUTE = "route"  # a DM to a member who offered the topic
+    HELP = "help"  # "helper can help" DM to the asker (an "I can help" press)
+    THANKS = "thanks"  # the private thank-you DM on /resolve
+    BUMP = "bump"  # the one bump in the help channel
+    REVIEW = "review"  # the Keep open / Close DM, once per review round
+
+    @property
+    def outbox_kind(self) -> str:
+        return f"helpdesk.{self.value}"
 
 
 #: Kinds that only make sense while the ask is open; they are dropped if it closed first.
@@ -181,11 +212,10 @@ WHILE_OPEN = frozenset({MessageKind.POST, MessageKind.ROUTE, MessageKind.BUMP, M
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One message to send: to `channel_id` (posts, bumps) or by DM to `recipient_user_id`."""
+    """One message: to `channel_id` (posts, bumps) or by DM to `recipient_user_id`; the ask
+    as it was when the message was decided."""
 
-    message_id: int
     kind: MessageKind
-    nonce: str  # deterministic, <= 25 characters: a resend is deduplicated by Discord
     ask: Ask
     channel_id: int | None
     recipient_user_id: int | None
@@ -193,16 +223,25 @@ class Outgoing:
     note: str  # THANKS: the note, possibly ""
     closer_user_id: int | None  # THANKS: who resolved the ask (owner or admin)
 
+    def payload(self) -> dict[str, Any]:
+        return {
+            "kind": str(self.kind),
+            "ask": self.ask.payload(),
+            "channel_id": self.channel_id,
+            "recipient_user_id": self.recipient_user_id,
+            "helper_user_id": self.helper_user_id,
+            "note": self.note,
+            "closer_user_id": self.closer_user_id,
+        }
 
-class DeliveryRefused(Exception):
-    """Discord will not take this message (DMs closed, channel gone, no permission).
-
-    Raised by a `Messenger`; the message is marked failed and not retried. Any other exception
-    counts as transient and the message is retried later with the same nonce.
-    """
-
-
-class Messenger(Protocol):
-    async def deliver(self, message: Outgoing) -> int | None:
-        """Send `message`; return the Discord message id (None if unknown)."""
-        ...
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> Outgoing:
+        return cls(
+            MessageKind(p["kind"]),
+            Ask.from_payload(p["ask"]),
+            p["channel_id"],
+            p["recipient_user_id"],
+            p["helper_user_id"],
+            p["note"],
+            p["closer_user_id"],
+        )

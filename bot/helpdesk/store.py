@@ -4,9 +4,10 @@ finding a request by its number (always scoped to the invoking guild)."""
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from bot.clock import Clock
-from bot.db import Database, Transaction
+from bot.db import Database, Row, Transaction
 from bot.errors import UserError
 from bot.helpdesk.models import (
     Ask,
@@ -17,15 +18,37 @@ from bot.helpdesk.models import (
     ask_ref,
     offer_ref,
 )
-from bot.helpdesk.outbox import ASK_COLUMNS, ASK_FROM, Outbox, ask_from_row
+from bot.helpdesk.rules import AskStatus
 from bot.helpdesk.topics import rank_topics
 from bot.timeutil import from_db, to_db
 
+if TYPE_CHECKING:
+    from bot.helpdesk.lifecycle import AskLifecycle
+    from bot.helpdesk.messages import LedgerMessages
+
+ASK_COLUMNS = """
+    a.ask_id, a.guild_id, a.request_no, t.name AS topic, a.user_id, a.details, a.status,
+    a.created_at
+"""
+ASK_FROM = "helpdesk_asks a JOIN helpdesk_topics t ON t.topic_id = a.topic_id"
 OFFER_COLUMNS = """
     o.offer_id, o.guild_id, o.request_no, t.name AS topic, o.user_id, o.details, o.status,
     o.created_at
 """
 OFFER_FROM = "helpdesk_offers o JOIN helpdesk_topics t ON t.topic_id = o.topic_id"
+
+
+def ask_from_row(row: Row) -> Ask:
+    return Ask(
+        ask_id=row["ask_id"],
+        guild_id=row["guild_id"],
+        number=row["request_no"],
+        topic=row["topic"],
+        user_id=row["user_id"],
+        details=row["details"],
+        status=AskStatus(row["status"]),
+        created_at=from_db(row["created_at"]),
+    )
 
 
 def offer_from_row(row: sqlite3.Row) -> Offer:
@@ -42,12 +65,16 @@ def offer_from_row(row: sqlite3.Row) -> Offer:
 
 
 class LedgerPart:
-    """Base of the ledger's parts (asks, offers, closing, board): one database, one outbox."""
+    """Base of the ledger's parts (asks, offers, closing, board): the database, the ledger's
+    messages and the asks' lifecycle jobs."""
 
-    def __init__(self, db: Database, clock: Clock, outbox: Outbox) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, messages: LedgerMessages, lifecycle: AskLifecycle
+    ) -> None:
         self._db = db
         self._clock = clock
-        self.outbox = outbox
+        self.messages = messages
+        self.lifecycle = lifecycle
 
     async def channel(self, guild_id: int) -> int | None:
         return await self._db.fetchval(

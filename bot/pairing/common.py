@@ -6,7 +6,6 @@ import hashlib
 from datetime import timedelta
 
 ROUND_JOB = "pairing.round"
-DELIVER_JOB = "pairing.deliver"
 CHECKIN_JOB = "pairing.checkin"
 # A round missed while the bot was down still runs if it is less than this late; later than
 # that, members would get an intro days after the announced time, so the slot is skipped.
@@ -22,10 +21,6 @@ def round_job_key(guild_id: int) -> str:
     return f"{ROUND_JOB}:{guild_id}"
 
 
-def deliver_job_key(round_id: int) -> str:
-    return f"{DELIVER_JOB}:{round_id}"
-
-
 def checkin_job_key(round_id: int) -> str:
     return f"{CHECKIN_JOB}:{round_id}"
 
@@ -36,7 +31,7 @@ def round_seed(guild_id: int, key: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-# Said when Discord could not tell who is in the guild (see PairingPort.present).
+# Said when Discord could not tell who is in the guild (see Presence.present).
 UNAVAILABLE = (
     "I could not check this server's members with Discord just now. Please try again in a minute."
 )

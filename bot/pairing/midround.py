@@ -10,39 +10,27 @@ from bot.errors import UserError
 from bot.scheduler import Job
 from bot.timeutil import to_db
 
-from .delivery import DeliveryRunner
-from .models import ANSWERS, Answer, CheckinAck
-from .rounds import Rounds
+from .messages import RoundMessages
+from .models import ANSWERS, Answer, CheckinAck, Notice
 
 
 class MidRound:
-    """Changes while a round runs; new messages go through the round's delivery job."""
+    """Changes while a round runs; their messages go through the outbox (`RoundMessages`)."""
 
-    def __init__(
-        self, db: Database, clock: Clock, delivery: DeliveryRunner, rounds: Rounds
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, messages: RoundMessages) -> None:
         self._db = db
         self._clock = clock
-        self._delivery = delivery
-        self._rounds = rounds
+        self._messages = messages
 
     async def checkin_job(self, job: Job) -> datetime | None:
-        """Halfway through: one check-in per member still in a group, then send them."""
-        round_id = int(job.payload["round_id"])
-        await self._db.execute(
-            "INSERT OR IGNORE INTO pairing_deliveries "
-            "(round_id, guild_id, user_id, kind, created_at) "
-            "SELECT round_id, guild_id, user_id, 'checkin', ? FROM pairing_assignments "
-            "WHERE round_id = ? AND group_id IS NOT NULL AND left_guild = 0",
-            (to_db(self._clock.now()), round_id),
-        )
-        await self._delivery.deliver_round(round_id)
+        """Halfway through: one check-in per member still in a group."""
+        async with self._db.transaction() as tx:
+            await self._messages.enqueue_checkins(tx, int(job.payload["round_id"]))
+        self._messages.wake()
         return None
 
     async def member_left(self, guild_id: int, user_id: int) -> None:
         """A member left the guild: out of the pool now; their partner is told and re-matched."""
-        now = self._clock.now()
-        round_id: int | None = None
         async with self._db.transaction() as tx:
             await tx.execute(
                 "DELETE FROM pairing_members WHERE guild_id = ? AND user_id = ?",
@@ -57,21 +45,17 @@ class MidRound:
             if row is None:
                 return
             round_id = row["round_id"]
+            # Their messages not sent yet are no longer wanted (see RoundMessages).
             await tx.execute(
                 "UPDATE pairing_assignments SET left_guild = 1 WHERE round_id = ? AND user_id = ?",
                 (round_id, user_id),
             )
-            await tx.execute(
-                "UPDATE pairing_deliveries SET state = 'cancelled' "
-                "WHERE round_id = ? AND user_id = ? AND state = 'pending'",
-                (round_id, user_id),
-            )
             if row["group_id"] is not None:
-                await self._regroup_after_leaving(tx, round_id, row["group_id"], user_id, now)
-        await self._rounds.queue_delivery(round_id)
+                await self._regroup_after_leaving(tx, guild_id, round_id, row["group_id"], user_id)
+        self._messages.wake()
 
     async def _regroup_after_leaving(
-        self, tx: Transaction, round_id: int, group_id: int, departed: int, now: datetime
+        self, tx: Transaction, guild_id: int, round_id: int, group_id: int, departed: int
     ) -> None:
         """Tell the rest of the group; a member left alone is re-matched if someone is free."""
         rest = [
@@ -82,16 +66,27 @@ class MidRound:
                 (group_id,),
             )
         ]
-        notify = (
-            "INSERT OR IGNORE INTO pairing_deliveries (round_id, guild_id, user_id, kind, "
-            "about_user_id, group_id, created_at) SELECT round_id, guild_id, ?, ?, ?, ?, ? "
-            "FROM pairing_rounds WHERE round_id = ?"
-        )
+
+        async def notify(member: int, change: str, about_group: int) -> None:
+            """Tell `member` of the change, naming their partners as they are now."""
+            current = await tx.fetchval(
+                "SELECT group_id FROM pairing_assignments WHERE round_id = ? AND user_id = ?",
+                (round_id, member),
+            )
+            notice = Notice(
+                round_id=round_id,
+                guild_id=guild_id,
+                user_id=member,
+                kind=change,
+                partner_ids=await self._messages.partners(tx, current, member),
+                departed_user_id=departed,
+            )
+            await self._messages.enqueue_notice(tx, notice, about_group)
+            await self._messages.refresh_intro(tx, round_id, member)
+
         if len(rest) != 1:  # a trio goes on as a pair (or nobody is left to tell)
             for member in rest:
-                await tx.execute(
-                    notify, (member, "partner_left", departed, group_id, to_db(now), round_id)
-                )
+                await notify(member, "partner_left", group_id)
             return
         survivor = rest[0]
         await tx.execute("UPDATE pairing_groups SET dissolved = 1 WHERE group_id = ?", (group_id,))
@@ -113,29 +108,25 @@ class MidRound:
         )
         new_group = 0
         if other is not None:
-            cursor = await tx.execute(
+            new_group = await tx.fetchval(
                 "INSERT INTO pairing_groups (round_id, guild_id, size) "
-                "SELECT round_id, guild_id, 2 FROM pairing_rounds WHERE round_id = ?",
+                "SELECT round_id, guild_id, 2 FROM pairing_rounds WHERE round_id = ? "
+                "RETURNING group_id",
                 (round_id,),
             )
-            new_group = cursor.lastrowid or 0
             await tx.execute(
                 "UPDATE pairing_assignments SET group_id = ?, outcome = 'paired' "
                 "WHERE round_id = ? AND user_id IN (?, ?)",
                 (new_group, round_id, survivor, other),
             )
-            await tx.execute(
-                notify, (other, "rematched", departed, new_group, to_db(now), round_id)
-            )
+            await notify(other, "rematched", new_group)
         else:
             await tx.execute(
                 "UPDATE pairing_members SET favoured = 1 WHERE user_id = ? AND guild_id = "
                 "(SELECT guild_id FROM pairing_rounds WHERE round_id = ?)",
                 (survivor, round_id),
             )
-        await tx.execute(
-            notify, (survivor, "partner_left", departed, new_group, to_db(now), round_id)
-        )
+        await notify(survivor, "partner_left", new_group)
 
     async def answer_checkin(self, round_id: int, user_id: int, answer: Answer) -> CheckinAck:
         """Store (or change) a member's check-in answer; only members of that round's groups."""

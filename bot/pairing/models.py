@@ -1,17 +1,20 @@
 """Plain values the pairing service hands to the cog, and the ports it needs from outside.
 
-The service never imports discord: what it needs of Discord (who is still in the guild, sending a
-DM, opening a private thread) is the `PairingPort` protocol, implemented by the cog. What it needs
-of other features (open asks/offers, today's prompt) are the `TopicSource` and `StarterSource`
-callables, wired in `bot/services.py`, so pairing works before or without those features.
+The service never imports discord: what it needs to ask Discord (who is still in the guild) is
+the `Presence` protocol, implemented by the cog; what it sends goes through the outbox as the
+payloads of `Intro`, `CheckIn`, `Notice` and `Announcement`, which the cog renders. What it
+needs of other features (open asks/offers, today's prompt) are the `TopicSource` and
+`StarterSource` callables, wired in `bot/services.py`, so pairing works without those features.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, time
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+from bot.timeutil import from_db, to_db
 
 Answer = Literal["met", "not_yet", "skipped"]
 ANSWERS: tuple[Answer, ...] = ("met", "not_yet", "skipped")
@@ -29,14 +32,6 @@ async def no_topics(guild_id: int) -> TopicMaps:
     return {}, {}
 
 
-class DmRefused(Exception):
-    """The member does not accept DMs from the bot (Discord error 50007)."""
-
-
-class DeliveryFailed(Exception):
-    """The message cannot be delivered there at all (missing channel or permission)."""
-
-
 class DiscordUnavailable(Exception):
     """Discord cannot say who is in the guild now (not loaded yet, error, timeout); retry."""
 
@@ -52,6 +47,11 @@ class PairingSettings:
     paused: bool
 
 
+def _payload(message: Any) -> dict[str, Any]:
+    """A message value as an outbox payload (JSON: tuples become lists)."""
+    return asdict(message)
+
+
 @dataclass(frozen=True, slots=True)
 class Intro:
     """What one member (or, in a thread, a whole group) is told about their round."""
@@ -63,7 +63,21 @@ class Intro:
     outcome: str  # 'paired', 'left_out' or 'alone'
     shared_topics: tuple[str, ...]
     starter: str
-    nonce: str
+
+    def payload(self) -> dict[str, Any]:
+        return _payload(self)
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> Intro:
+        return cls(
+            p["round_id"],
+            p["guild_id"],
+            tuple(p["user_ids"]),
+            tuple(p["partner_ids"]),
+            p["outcome"],
+            tuple(p["shared_topics"]),
+            p["starter"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +86,13 @@ class CheckIn:
     guild_id: int
     user_id: int
     partner_ids: tuple[int, ...]
-    nonce: str
+
+    def payload(self) -> dict[str, Any]:
+        return _payload(self)
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> CheckIn:
+        return cls(p["round_id"], p["guild_id"], p["user_id"], tuple(p["partner_ids"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +105,20 @@ class Notice:
     kind: str  # 'partner_left' (to the one left behind) or 'rematched' (to the new partner)
     partner_ids: tuple[int, ...]  # the current partners (empty: nobody for now)
     departed_user_id: int  # who left the guild
-    nonce: str
+
+    def payload(self) -> dict[str, Any]:
+        return _payload(self)
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> Notice:
+        return cls(
+            p["round_id"],
+            p["guild_id"],
+            p["user_id"],
+            p["kind"],
+            tuple(p["partner_ids"]),
+            p["departed_user_id"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +131,24 @@ class Announcement:
     trios: int
     members: int
     checkin_at: datetime
-    nonce: str
+
+    def payload(self) -> dict[str, Any]:
+        return {**_payload(self), "checkin_at": to_db(self.checkin_at)}
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> Announcement:
+        return cls(
+            p["round_id"],
+            p["guild_id"],
+            p["pairs"],
+            p["trios"],
+            p["members"],
+            from_db(p["checkin_at"]),
+        )
 
 
-class PairingPort(Protocol):
-    """What the service needs of Discord; the cog implements it."""
+class Presence(Protocol):
+    """What the service asks Discord: who is in the guild now; the cog implements it."""
 
     async def present(self, guild_id: int, user_ids: set[int], role_id: int | None) -> set[int]:
         """Those of `user_ids` who are in the guild (and have `role_id`, if given).
@@ -110,29 +156,6 @@ class PairingPort(Protocol):
         Raises DiscordUnavailable when Discord cannot tell now (the guild is not loaded, an
         error or a timeout): the caller retries later rather than pairing a partial pool.
         """
-        ...
-
-    async def send_intro(self, intro: Intro) -> int:
-        """DM the intro to its one recipient; return the message id. Raises DmRefused."""
-        ...
-
-    async def send_group_thread(self, channel_id: int, group_id: int, intro: Intro) -> int:
-        """Introduce the group in a private thread of `channel_id` with every member added.
-
-        Returns the thread id. Raises DeliveryFailed when that is impossible.
-        """
-        ...
-
-    async def announce(self, channel_id: int, announcement: Announcement) -> int:
-        """Post the round's announcement. Raises DeliveryFailed."""
-        ...
-
-    async def send_checkin(self, checkin: CheckIn) -> int:
-        """DM the check-in with its buttons. Raises DmRefused."""
-        ...
-
-    async def send_notice(self, notice: Notice) -> int:
-        """DM a mid-round change. Raises DmRefused."""
         ...
 
 

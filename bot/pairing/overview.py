@@ -43,19 +43,17 @@ class PairingOverview:
         )
         answers = await self._db.fetchone(
             """
-            SELECT COALESCE(SUM(a.answer = 'met'), 0) AS met,
-                   COALESCE(SUM(a.answer = 'not_yet'), 0) AS not_yet,
-                   COALESCE(SUM(a.answer = 'skipped'), 0) AS skipped,
-                   COALESCE(SUM(a.answer IS NULL), 0) AS unanswered
-            FROM pairing_deliveries d JOIN pairing_assignments a
-              ON a.round_id = d.round_id AND a.user_id = d.user_id
-            WHERE d.guild_id = ? AND d.kind = 'checkin'
+            SELECT COALESCE(SUM(CASE WHEN answer = 'met' THEN 1 ELSE 0 END), 0) AS met,
+                   COALESCE(SUM(CASE WHEN answer = 'not_yet' THEN 1 ELSE 0 END), 0) AS not_yet,
+                   COALESCE(SUM(CASE WHEN answer = 'skipped' THEN 1 ELSE 0 END), 0) AS skipped,
+                   COALESCE(SUM(CASE WHEN answer IS NULL THEN 1 ELSE 0 END), 0) AS unanswered
+            FROM pairing_assignments WHERE guild_id = ? AND checkin_asked = 1
             """,
             (guild_id,),
         )
         undelivered = await self._db.fetchall(
-            "SELECT round_id, user_id, kind FROM pairing_deliveries "
-            "WHERE guild_id = ? AND state = 'undelivered' ORDER BY delivery_id DESC LIMIT 50",
+            "SELECT round_id, user_id, kind FROM pairing_undelivered "
+            "WHERE guild_id = ? ORDER BY id DESC LIMIT 50",
             (guild_id,),
         )
         assert rounds is not None and sizes is not None and answers is not None
@@ -89,7 +87,7 @@ class PairingOverview:
         )
         problems = []
         undelivered = await self._db.fetchval(
-            "SELECT COUNT(*) FROM pairing_deliveries WHERE guild_id = ? AND state = 'undelivered' "
+            "SELECT COUNT(*) FROM pairing_undelivered WHERE guild_id = ? "
             "AND round_id = (SELECT MAX(round_id) FROM pairing_rounds WHERE guild_id = ?)",
             (guild_id, guild_id),
         )

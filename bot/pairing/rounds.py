@@ -1,14 +1,14 @@
-"""Rounds: the pool, the plan, creating a round once per slot, queueing its delivery.
+"""Rounds: the pool, the plan, creating a round once per slot with its messages.
 
 A round is one row per (guild, slot): the scheduled slot's UTC minute, or `now:<interaction id>`
 for `/admin pairing run-now` (so a retried interaction cannot start a second round). The round,
-its groups, every member's assignment and every member's intro row are written in one
-transaction *before* anything is sent; delivery (bot/pairing/delivery.py) then works through the
-intro rows, so a crash at any point leaves rows to resume and never a message sent twice.
+its groups, every member's assignment, every member's intro and the announcement are written in
+one transaction; the outbox then sends the messages exactly once (bot/pairing/messages.py), so
+a crash at any point leaves rows to resume and never a message sent twice.
 
-Who is in the pool is asked of Discord (`PairingPort.present`) when the round is made; if
-Discord cannot answer, `DiscordUnavailable` propagates and the scheduler retries the round job
-(same slot, see `round_job`) instead of pairing a partial pool.
+Who is in the pool is asked of Discord (`Presence.present`) when the round is made; if Discord
+cannot answer, `DiscordUnavailable` propagates and the scheduler retries the round job (same
+slot, see `round_job`) instead of pairing a partial pool.
 """
 
 from __future__ import annotations
@@ -26,20 +26,19 @@ from bot.timeutil import to_db
 
 from .common import (
     CHECKIN_JOB,
-    DELIVER_JOB,
     ROUND_CATCH_UP,
     UNAVAILABLE,
     UNSCHEDULED_ROUND_LENGTH,
     checkin_job_key,
-    deliver_job_key,
     round_seed,
 )
-from .delivery import DeliveryRunner
 from .engine import match
 from .match_types import MatchInput
+from .messages import RoundMessages
 from .models import (
+    Announcement,
     DiscordUnavailable,
-    PairingPort,
+    Presence,
     RoundPlan,
     StartedRound,
     StarterSource,
@@ -51,7 +50,7 @@ log = logging.getLogger(__name__)
 
 
 class Rounds:
-    """Makes each round once; the only part that talks to Discord (through the port)."""
+    """Makes each round once; asks Discord who is present (through `Presence`)."""
 
     def __init__(
         self,
@@ -59,7 +58,7 @@ class Rounds:
         scheduler: Scheduler,
         clock: Clock,
         schedule: RoundSchedule,
-        delivery: DeliveryRunner,
+        messages: RoundMessages,
         *,
         topics: TopicSource,
         starters: StarterSource,
@@ -68,32 +67,18 @@ class Rounds:
         self._scheduler = scheduler
         self._clock = clock
         self._schedule = schedule
-        self._delivery = delivery
+        self._messages = messages
         self._topics = topics
         self._starters = starters
-        self._port: PairingPort | None = None
+        self._presence: Presence | None = None
 
-    async def attach(self, port: PairingPort) -> None:
-        """Connect to Discord (the cog) and queue whatever a previous run left unsent."""
-        self._port = port
-        self._delivery.attach(port)
-        rows = await self._db.fetchall(
-            """
-            SELECT DISTINCT round_id FROM pairing_deliveries WHERE state IN ('pending', 'sending')
-            UNION SELECT round_id FROM pairing_groups WHERE thread_state IN ('wanted', 'sending')
-            UNION SELECT round_id FROM pairing_rounds WHERE announce_state IN ('pending', 'sending')
-            """
-        )
-        for row in rows:
-            await self.queue_delivery(row["round_id"])
-
-    def detach(self) -> None:
-        self._port = None
-        self._delivery.attach(None)
+    def attach(self, presence: Presence | None) -> None:
+        """Connect to Discord (the cog), or disconnect (None): rounds need to know who is in."""
+        self._presence = presence
 
     async def pool(self, guild_id: int) -> list[int]:
         """Opted-in members still in the guild, with the role if set, and not paused."""
-        if self._port is None:
+        if self._presence is None:
             raise DiscordUnavailable("not connected to Discord")
         settings = await self._schedule.settings(guild_id)
         rows = await self._db.fetchall(
@@ -102,7 +87,7 @@ class Rounds:
             (guild_id, to_db(self._clock.now())),
         )
         candidates = {r["user_id"] for r in rows}
-        present = await self._port.present(
+        present = await self._presence.present(
             guild_id, candidates, settings.role_id if settings else None
         )
         return sorted(candidates & present)
@@ -191,13 +176,12 @@ class Rounds:
     async def start_round(
         self, guild_id: int, key: str, *, next_at: datetime | None = None
     ) -> StartedRound | None:
-        """Create the round for `key` (once), store its groups, then queue its delivery."""
+        """Create the round for `key` (once) with its groups and messages."""
         existing = await self._db.fetchval(
             "SELECT round_id FROM pairing_rounds WHERE guild_id = ? AND slot_key = ?",
             (guild_id, key),
         )
         if existing is not None:
-            await self.queue_delivery(existing)
             return StartedRound(existing, created=False, plan=await self._stored_plan(existing))
         plan = await self.plan(guild_id, round_seed(guild_id, key))
         if plan.pool_size == 0:
@@ -210,18 +194,35 @@ class Rounds:
             )
         checkin_at = midpoint(now, next_at)
         starter = await self._starter(guild_id, round_seed(guild_id, key))
+        settings = await self._schedule.settings(guild_id)
         async with self._db.transaction() as tx:
-            cursor = await tx.execute(
+            round_id = await tx.fetchval(
                 "INSERT INTO pairing_rounds (guild_id, slot_key, started_at, checkin_at, seed, "
-                "starter) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, slot_key) DO NOTHING",
+                "starter) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, slot_key) DO NOTHING "
+                "RETURNING round_id",
                 (guild_id, key, to_db(now), to_db(checkin_at), round_seed(guild_id, key), starter),
             )
-            if cursor.rowcount == 0:
-                return None  # created concurrently; that run delivers it
-            round_id = cursor.lastrowid
-            assert round_id is not None
-            await self._store_plan(tx, guild_id, round_id, plan, now)
-        await self.queue_delivery(round_id)
+            if round_id is None:
+                return None  # created concurrently; that run sends its messages
+            await self._store_plan(tx, guild_id, round_id, plan)
+            sizes = [len(g) for g in plan.groups]
+            announcement = Announcement(
+                round_id=round_id,
+                guild_id=guild_id,
+                pairs=sizes.count(2),
+                trios=sizes.count(3),
+                members=plan.pool_size,
+                checkin_at=checkin_at,
+            )
+            await self._messages.enqueue_round(
+                tx,
+                round_id,
+                guild_id,
+                settings.channel_id if settings else None,
+                starter,
+                announcement,
+            )
+        self._messages.wake()
         await self._scheduler.schedule(
             checkin_job_key(round_id),
             CHECKIN_JOB,
@@ -240,32 +241,25 @@ class Rounds:
         return StartedRound(round_id, created=True, plan=plan)
 
     async def _store_plan(
-        self, tx: Transaction, guild_id: int, round_id: int, plan: RoundPlan, now: datetime
+        self, tx: Transaction, guild_id: int, round_id: int, plan: RoundPlan
     ) -> None:
-        """Groups, assignments and intro rows, in the caller's transaction."""
-        stamp = to_db(now)
+        """Groups and assignments, in the caller's transaction."""
         for members, topics in zip(plan.groups, plan.shared_topics, strict=True):
-            cursor = await tx.execute(
+            group_id = await tx.fetchval(
                 "INSERT INTO pairing_groups (round_id, guild_id, size, shared_topics) "
-                "VALUES (?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?) RETURNING group_id",
                 (round_id, guild_id, len(members), json.dumps(list(topics))),
             )
             await tx.executemany(
                 "INSERT INTO pairing_assignments (round_id, guild_id, user_id, group_id, outcome) "
                 "VALUES (?, ?, ?, ?, 'paired')",
-                [(round_id, guild_id, m, cursor.lastrowid) for m in members],
+                [(round_id, guild_id, m, group_id) for m in members],
             )
         outcome = "alone" if plan.pool_size == 1 else "left_out"
         await tx.executemany(
             "INSERT INTO pairing_assignments (round_id, guild_id, user_id, outcome) "
             "VALUES (?, ?, ?, ?)",
             [(round_id, guild_id, m, outcome) for m in plan.left_out],
-        )
-        await tx.execute(
-            "INSERT INTO pairing_deliveries (round_id, guild_id, user_id, kind, created_at) "
-            "SELECT round_id, guild_id, user_id, 'intro', ? FROM pairing_assignments "
-            "WHERE round_id = ?",
-            (stamp, round_id),
         )
         # Whoever could not be placed is covered first next round; the placed lose the favour.
         await tx.execute(
@@ -303,19 +297,3 @@ class Rounds:
         except Exception:
             log.exception("Could not get a conversation starter for guild %s", guild_id)
             return ""
-
-    async def queue_delivery(self, round_id: int) -> None:
-        guild_id = await self._db.fetchval(
-            "SELECT guild_id FROM pairing_rounds WHERE round_id = ?", (round_id,)
-        )
-        await self._scheduler.schedule(
-            deliver_job_key(round_id),
-            DELIVER_JOB,
-            self._clock.now(),
-            guild_id=guild_id,
-            payload={"round_id": round_id},
-        )
-
-    async def deliver_job(self, job: Job) -> datetime | None:
-        await self._delivery.deliver_round(int(job.payload["round_id"]))
-        return None

@@ -2,8 +2,8 @@
 
 * `schedule`    the guild's round schedule (admins);
 * `membership`  opting in and out, pauses, avoid lists, a member's own status;
-* `rounds`      the pool (asked of Discord), the plan, one round per slot, queueing delivery;
-* `delivery`    sending a round's messages exactly once;
+* `rounds`      the pool (asked of Discord), the plan, one round per slot with its messages;
+* `messages`    the round's messages through the outbox, and what their outcomes record;
 * `midround`    check-ins, and a member leaving during a round;
 * `overview`    stats and the `/about` line.
 
@@ -13,8 +13,7 @@ registers their jobs and implements what every feature implements (`status`, `re
 
 Jobs (all persisted in the scheduler):
 * `pairing.round:<guild>`  the guild's next slot; recurring.
-* `pairing.deliver:<round>` send whatever of that round is not sent yet; re-scheduled on startup.
-* `pairing.checkin:<round>` halfway to the next round: create and send the check-ins.
+* `pairing.checkin:<round>` halfway to the next round: enqueue the check-ins.
 """
 
 from __future__ import annotations
@@ -23,12 +22,13 @@ from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
 from bot.guilds import GuildService
+from bot.outbox import Outbox
 from bot.privacy.rules import TableRule, TableRules
 from bot.scheduler import Scheduler
 
-from .common import CHECKIN_JOB, DELIVER_JOB, ROUND_JOB
-from .delivery import DeliveryRunner
+from .common import CHECKIN_JOB, ROUND_JOB
 from .membership import Membership
+from .messages import RoundMessages
 from .midround import MidRound
 from .models import StarterSource, TopicSource, no_topics
 from .overview import FEATURE_NAME, PairingOverview
@@ -46,9 +46,7 @@ class PairingService:
             "members you asked not to be paired with", keep=("blocked_user_id",)
         ),
         "pairing_assignments": TableRule("pairing rounds you were in", anonymise=("user_id",)),
-        "pairing_deliveries": TableRule(
-            "pairing messages sent to you", anonymise=("about_user_id",)
-        ),
+        "pairing_undelivered": TableRule("pairing messages that could not reach you"),
     }
 
     def __init__(
@@ -57,11 +55,12 @@ class PairingService:
         scheduler: Scheduler,
         clock: Clock,
         guilds: GuildService,
+        outbox: Outbox,
         *,
         starters: StarterSource,
         topics: TopicSource = no_topics,
     ) -> None:
-        self.delivery = DeliveryRunner(db, clock)
+        self.messages = RoundMessages(db, clock, outbox)
         self.schedule = RoundSchedule(db, scheduler, clock, guilds)
         self.membership = Membership(db, scheduler, clock, self.schedule)
         self.rounds = Rounds(
@@ -69,14 +68,13 @@ class PairingService:
             scheduler,
             clock,
             self.schedule,
-            self.delivery,
+            self.messages,
             topics=topics,
             starters=starters,
         )
-        self.midround = MidRound(db, clock, self.delivery, self.rounds)
+        self.midround = MidRound(db, clock, self.messages)
         self.overview = PairingOverview(db, scheduler, self.schedule, self.membership)
         scheduler.register(ROUND_JOB, self.rounds.round_job)
-        scheduler.register(DELIVER_JOB, self.rounds.deliver_job)
         scheduler.register(CHECKIN_JOB, self.midround.checkin_job)
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:

@@ -102,9 +102,9 @@ class ClaimState:
 # posts use nothing. The current cycle is the highest cycle among the posts that used one.
 _USED_THIS_CYCLE = """
     SELECT id, prompt_id, cycle FROM prompt_posts
-     WHERE guild_id = :guild_id AND status IN ('sending', 'sent') AND cycle = (
+     WHERE guild_id = :guild_id AND status IN ('claimed', 'sent') AND cycle = (
         SELECT MAX(cycle) FROM prompt_posts
-         WHERE guild_id = :guild_id AND status IN ('sending', 'sent'))
+         WHERE guild_id = :guild_id AND status IN ('claimed', 'sent'))
 """
 
 # One statement, so a claim is one read (each read is a hop to the database thread, and 10,000

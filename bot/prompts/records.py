@@ -42,7 +42,7 @@ class PromptPost:
     guild_id: int
     local_date: date
     extra: bool
-    status: str  # 'sending' | 'sent' | 'failed' | 'skipped'
+    status: str  # 'claimed' (in the outbox) | 'sent' | 'failed' | 'skipped'
     reason: str | None
     prompt_id: str | None
     text: str | None

@@ -4,7 +4,7 @@ The work is split by responsibility; callers use the parts by name
 (`services.prompts.schedule.configure(...)`):
 
 - `schedule` (settings.py): the schedule (turn on, change, pause, resume, the job's next time);
-- `daily` (daily.py): posting exactly once, catch-up, failures and crash recovery;
+- `daily` (daily.py): claiming each day's post once, catch-up, what its outcome records;
 - `suggestions` (suggestions.py): approving or rejecting members' prompts, the approval DM;
 - `pool` (pool.py): the guild's prompt pool; `rotation.py`: which prompt comes next (pure).
 
@@ -14,20 +14,20 @@ features borrow are computed here, from several parts.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
 from bot.guilds import GuildService
+from bot.outbox import Outbox
 from bot.privacy.rules import TableRule, TableRules
-from bot.scheduler import Job, Scheduler
+from bot.scheduler import Scheduler
 from bot.schedules import local_date_of
 
-from .daily import EMPTY_POOL, RECOVER_JOB, RECOVER_KEY, DailyPoster
+from .daily import EMPTY_POOL, DailyPoster
 from .library import load_library
 from .pool import PromptPool
-from .posting import PromptSender, SenderSlot
 from .records import (
     DAILY_JOB,
     Approval,
@@ -64,41 +64,26 @@ class PromptService:
     }
 
     def __init__(
-        self, db: Database, scheduler: Scheduler, clock: Clock, guilds: GuildService
+        self,
+        db: Database,
+        scheduler: Scheduler,
+        clock: Clock,
+        guilds: GuildService,
+        outbox: Outbox,
     ) -> None:
         self._db = db
         self._scheduler = scheduler
         self._clock = clock
         self._guilds = guilds
         self.pool = PromptPool(db, clock)
-        self._senders = SenderSlot()
         self.schedule = PromptSchedule(db, scheduler, clock, guilds)
-        self.daily = DailyPoster(
-            db, scheduler, clock, guilds, self.schedule, self.pool, self._senders
-        )
-        self.suggestions = SuggestionReview(db, clock, self.pool, self._senders)
+        self.daily = DailyPoster(db, clock, guilds, self.schedule, self.pool, outbox)
+        self.suggestions = SuggestionReview(db, clock, self.pool, outbox)
         scheduler.register(DAILY_JOB, self.daily.daily_job)
-        scheduler.register(RECOVER_JOB, self._recover_job)
-
-    def attach_sender(self, sender: PromptSender | None) -> None:
-        """The cog hands in the Discord side when it loads (and None when it unloads)."""
-        self._senders.attach(sender)
 
     async def reschedule(self, guild_id: int) -> None:
         """Recompute the next post (after a timezone change, say)."""
         await self.schedule.reschedule(guild_id)
-
-    # -- recovery after a crash ------------------------------------------------------------------
-
-    async def recover(self) -> None:
-        """Schedule a resend of posts and DMs a crash left in 'sending' (called at startup)."""
-        if await self.daily.has_pending() or await self.suggestions.has_pending():
-            await self._scheduler.schedule(RECOVER_KEY, RECOVER_JOB, self._clock.now())
-
-    async def _recover_job(self, job: Job) -> datetime | None:
-        await self.daily.resend_pending()
-        await self.suggestions.resend_pending()
-        return None
 
     # -- what members and admins see -------------------------------------------------------------
 

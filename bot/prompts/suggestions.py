@@ -1,5 +1,6 @@
 """Members' suggested prompts: queueing them for review, deciding them, and the approval DM
-(sent once, resent after a crash). Approved prompts enter the pool like any other (`insert_custom`).
+(an outbox row enqueued with the decision). Approved prompts enter the pool like any other
+(`insert_custom`).
 """
 
 from __future__ import annotations
@@ -7,43 +8,46 @@ from __future__ import annotations
 import logging
 
 from bot.clock import Clock
-from bot.db import Database
+from bot.db import Database, Row, Transaction
 from bot.errors import UserError
+from bot.outbox import Outbox
 from bot.timeutil import to_db
 
 from .importing import checked_prompt_text, prompt_key
 from .pool import PromptPool
-from .posting import ApprovalNotice, DeliveryFailed, SenderSlot
 from .records import Approval, Suggestion, suggestion_from_row
 from .rotation import custom_rowid
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING_SUGGESTIONS = 5
+APPROVED_KIND = "prompt.approved"
 
 
 class SuggestionReview:
     """Members suggest prompts; admins approve (into the pool, with a thank-you DM) or reject."""
 
-    def __init__(self, db: Database, clock: Clock, pool: PromptPool, senders: SenderSlot) -> None:
+    def __init__(self, db: Database, clock: Clock, pool: PromptPool, outbox: Outbox) -> None:
         self._db = db
         self._clock = clock
         self._pool = pool
-        self._senders = senders
+        self._outbox = outbox
 
     async def approve(self, guild_id: int, suggestion_id: int, admin_user_id: int) -> Approval:
-        """Add a suggestion to the pool and DM the suggester (a refused DM is only logged)."""
-        self._senders.require()
-        suggestion, prompt_id = await self._decide(
+        """Add a suggestion to the pool and DM the suggester; say whether the DM went out (a
+        refused DM is only reported; one Discord could not take now is sent later)."""
+        suggestion, prompt_id, dm_id = await self._decide(
             guild_id, suggestion_id, admin_user_id, approve=True
         )
-        assert prompt_id is not None
-        dm_sent = await self._notify(suggestion_id)
-        return Approval(suggestion, prompt_id, dm_sent)
+        assert prompt_id is not None and dm_id is not None
+        (dm,) = await self._outbox.send_now([dm_id])
+        if dm.state != "sent":
+            log.info("The approval DM of suggestion %s: %s", suggestion_id, dm.last_error)
+        return Approval(suggestion, prompt_id, dm.state == "sent")
 
     async def reject(self, guild_id: int, suggestion_id: int, admin_user_id: int) -> Suggestion:
         """Reject quietly: the suggester is not told (a rejection DM would discourage more)."""
-        suggestion, _ = await self._decide(guild_id, suggestion_id, admin_user_id, approve=False)
+        suggestion, _, _ = await self._decide(guild_id, suggestion_id, admin_user_id, approve=False)
         return suggestion
 
     async def suggest(self, guild_id: int, user_id: int, text: str) -> Suggestion:
@@ -96,8 +100,9 @@ class SuggestionReview:
 
     async def _decide(
         self, guild_id: int, suggestion_id: int, admin_user_id: int, *, approve: bool
-    ) -> tuple[Suggestion, str | None]:
-        """Approve (adding the prompt, claiming the DM) or reject a pending suggestion."""
+    ) -> tuple[Suggestion, str | None, int | None]:
+        """Approve (adding the prompt, enqueueing the DM) or reject a pending suggestion; the
+        suggestion, the new prompt's id and the DM's outbox id."""
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
                 "SELECT * FROM prompt_suggestions WHERE id = ? AND guild_id = ?",
@@ -107,7 +112,7 @@ class SuggestionReview:
                 raise UserError("This suggestion no longer exists.")
             if row["status"] != "pending":
                 raise UserError(f"This suggestion was already {row['status']}.")
-            prompt_id = None
+            prompt_id = dm_id = None
             rowid = None
             if approve:
                 existing = await self._pool.existing_keys(guild_id, tx)
@@ -117,61 +122,27 @@ class SuggestionReview:
                     )
                 prompt_id = await self._pool.insert_custom(tx, guild_id, row["text"], "suggestion")
                 rowid = custom_rowid(prompt_id)
+                dm_id = await self._enqueue_thanks(tx, row, prompt_id)
             await tx.execute(
                 "UPDATE prompt_suggestions SET status = ?, decided_at = ?, decided_by_user_id = ?,"
-                " custom_prompt_id = ?, dm_status = ? WHERE id = ?",
+                " custom_prompt_id = ? WHERE id = ?",
                 (
                     "approved" if approve else "rejected",
                     to_db(self._clock.now()),
                     admin_user_id,
                     rowid,
-                    "sending" if approve else None,
                     suggestion_id,
                 ),
             )
-        return suggestion_from_row(row), prompt_id
+        return suggestion_from_row(row), prompt_id, dm_id
 
-    async def has_pending(self) -> bool:
-        """Whether a crash left an approval DM claimed but not sent."""
-        return bool(
-            await self._db.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM prompt_suggestions WHERE dm_status = 'sending')"
-            )
-        )
-
-    async def resend_pending(self) -> None:
-        """Send every approval DM left in 'sending' (its nonce dedupes a repeat)."""
-        for (suggestion_id,) in await self._db.fetchall(
-            "SELECT id FROM prompt_suggestions WHERE dm_status = 'sending' ORDER BY id"
-        ):
-            await self._notify(suggestion_id)
-
-    async def _notify(self, suggestion_id: int) -> bool:
-        row = await self._db.fetchone(
-            "SELECT * FROM prompt_suggestions WHERE id = ? AND dm_status = 'sending'",
-            (suggestion_id,),
-        )
-        if row is None:
-            return False
-        notice = ApprovalNotice(
-            suggestion_id=suggestion_id,
+    async def _enqueue_thanks(self, tx: Transaction, row: Row, prompt_id: str) -> int | None:
+        """The DM telling the suggester their prompt joins the rotation."""
+        return await self._outbox.enqueue(
+            tx,
+            key=f"{APPROVED_KIND}:{row['id']}",
+            kind=APPROVED_KIND,
             guild_id=row["guild_id"],
             user_id=row["suggested_by_user_id"],
-            prompt_id=f"c{row['custom_prompt_id']}",
-            text=row["text"],
+            payload={"prompt_id": prompt_id, "text": row["text"]},
         )
-        sender = self._senders.require()
-        status, reason = "sent", None
-        try:
-            await sender.direct_message(notice)
-        except DeliveryFailed as exc:
-            status, reason = "failed", str(exc)
-            log.info("Could not DM the suggester of suggestion %s: %s", suggestion_id, exc)
-        except Exception:
-            status, reason = "failed", "an unexpected error (see the log)"
-            log.exception("Could not DM the suggester of suggestion %s", suggestion_id)
-        await self._db.execute(
-            "UPDATE prompt_suggestions SET dm_status = ?, dm_reason = ? WHERE id = ?",
-            (status, reason, suggestion_id),
-        )
-        return status == "sent"

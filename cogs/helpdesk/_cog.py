@@ -18,8 +18,8 @@ from bot.edge.interactions import reply
 from bot.errors import UserError
 
 from .._ui import Pager, Shown
+from . import _messages
 from ._render import board_embed, report_embed, topic_text
-from ._sender import DiscordHelpdeskSender
 from ._views import HelpButton, ReviewButton
 
 if TYPE_CHECKING:
@@ -37,11 +37,10 @@ class Helpdesk(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
-        self.ledger.attach_messenger(DiscordHelpdeskSender(self.bot))
-        await self.ledger.outbox.recover()  # messages claimed before a crash go out again
+        _messages.register(self.bot)
 
     async def cog_unload(self) -> None:
-        self.ledger.attach_messenger(None)
+        self.bot.transport.unregister(*_messages.KINDS)
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
 
     async def _topics(

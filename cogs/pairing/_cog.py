@@ -17,7 +17,8 @@ from bot.edge.admin import AdminGroup
 from bot.edge.interactions import reply
 from bot.schedules import WEEKDAYS
 
-from ._port import DiscordPairingPort
+from . import _messages
+from ._presence import DiscordPresence
 from ._render import mentions, plan_lines, stats_embed, status_text, when
 from ._views import CheckinButton
 
@@ -40,10 +41,12 @@ class Pairing(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(CheckinButton)
-        await self.service.rounds.attach(DiscordPairingPort(self.bot))
+        _messages.register(self.bot)
+        self.service.rounds.attach(DiscordPresence(self.bot))
 
     async def cog_unload(self) -> None:
-        self.service.rounds.detach()
+        self.service.rounds.attach(None)
+        self.bot.transport.unregister(*_messages.KINDS)
         self.bot.remove_dynamic_items(CheckinButton)
 
     # -- members -----------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from bot.prompts.pool import ImportReport
 from bot.prompts.records import PromptPost
 
 from .._ui import Pager, Shown
+from . import _messages
 from ._render import post_links, prompt_embed, shorten
-from ._sender import DiscordPromptSender
 from ._views import SuggestionDecision, pool_embed, review_view, suggestion_embed
 
 if TYPE_CHECKING:
@@ -41,12 +41,11 @@ class Prompts(commands.Cog):
         self.service = bot.services.prompts
 
     async def cog_load(self) -> None:
-        self.service.attach_sender(DiscordPromptSender(self.bot))
+        _messages.register(self.bot)
         self.bot.add_dynamic_items(SuggestionDecision)
-        await self.service.recover()
 
     async def cog_unload(self) -> None:
-        self.service.attach_sender(None)
+        self.bot.transport.unregister(*_messages.KINDS)
         self.bot.remove_dynamic_items(SuggestionDecision)
 
     # -- members ---------------------------------------------------------------------------------
@@ -231,6 +230,11 @@ def missing_permissions(channel: discord.TextChannel, threads: bool) -> list[str
 
 
 def post_now_summary(post: PromptPost) -> str:
+    if post.status == "claimed":
+        return (
+            f"Discord did not take the post just now; `{post.prompt_id}` will be posted as soon "
+            "as it does."
+        )
     if post.status != "sent":
         return f"The prompt could not be posted: {post.reason}."
     which = "an extra post (today's was already out)" if post.extra else "today's prompt"

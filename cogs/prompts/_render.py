@@ -40,20 +40,6 @@ def post_links(post: PromptPost) -> str:
     return text
 
 
-def failure_reason(error: discord.HTTPException, channel_id: int) -> str:
-    """Discord's refusal as a reason an admin can act on (shown by /admin show)."""
-    if error.code == 10003 or isinstance(error, discord.NotFound):
-        return (
-            f"the channel <#{channel_id}> no longer exists; choose one with /admin prompts schedule"
-        )
-    if error.code in (50001, 50013) or isinstance(error, discord.Forbidden):
-        return (
-            f"missing permission in <#{channel_id}> (Kindred needs View Channel, Send Messages, "
-            "Embed Links and Create Public Threads there)"
-        )
-    return f"Discord error {error.status} (code {error.code}) in <#{channel_id}>"
-
-
 def shorten(text: str, limit: int) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

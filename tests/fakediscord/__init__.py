@@ -12,13 +12,17 @@ passes through discord.py's own parsers. Quick start::
     msg = await h.response(); assert msg.ephemeral
 
 Setup (sync): ``add_guild, add_channel, delete_channel, add_role, add_member, add_user,
-set_dms_closed, deny_send, set_overwrite, add_attachment``.
+set_dms_closed, deny_send, set_overwrite, add_attachment, advance_clock`` (the fake's own clock:
+nonces are forgotten after ``nonce_window`` seconds on it).
 Events (async): ``member_join, member_leave, channel_deleted, channel_updated, dispatch,
 drop_gateway``. Interactions (async): ``invoke, autocomplete, click, submit_modal`` return an
 :class:`InteractionHandle` (``response(), followups(n), ack(), messages, ephemeral, deferred,
 modal, choices``). Observation: ``messages, dms_to, channel_messages, threads, commands,
-sync_counts, requests, count_429, unknown_requests, wait_for, wait_for_message``.
-Faults: ``latency, set_global_rate_limit, inject_429, inject_faults``.
+sync_counts, requests, count_429, worst_invalid_window, unknown_requests, wait_for,
+wait_for_message``; ``message_attempts, attempts_to, dm_attempts_to`` record every
+message-create request *before* nonce dedupe (count what the bot sent, not what was kept).
+Faults: ``latency, set_global_rate_limit, inject_429, inject_faults, hold_answers`` (carry a
+request out, then hold its answer so a test can kill the bot meanwhile; see ``held``).
 
 Pytest fixtures live in :mod:`tests.fakediscord.fixtures`: ``fake_discord`` (started fake with
 the standard world, discord.py pointed at it) and ``discord_client`` (a ready plain Client);

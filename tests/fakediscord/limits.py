@@ -1,8 +1,13 @@
-"""Request middleware: latency, auth, the request log, global/per-route 429s and 5xx faults.
+"""Request middleware: latency, auth, the request log, global/per-route 429s, 5xx faults, and
+answers held back after the work is done.
 
 Normal responses carry ``X-RateLimit-*`` headers so discord.py's bucket logic runs as in
 production; every 429 carries ``Via`` because discord.py treats a 429 without it as a
 Cloudflare ban and raises instead of retrying.
+
+Discord bans an IP for an hour or more after 10,000 invalid requests (401, 403, 429; a 429 with
+``X-RateLimit-Scope: shared`` excepted) in 10 minutes; :meth:`Limits.worst_invalid_window`
+counts them the same way.
 """
 
 from __future__ import annotations
@@ -23,18 +28,34 @@ API_PREFIX = "/api/v10"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+INVALID_WINDOW = 600.0  # Discord counts invalid requests over 10 minutes
+
+
 @dataclass
 class RequestRecord:
-    """One REST request the fake answered."""
+    """One REST request the fake answered (``time`` on the fake's clock)."""
 
     method: str
     path: str
     route: str
     status: int = 0
     time: float = 0.0
+    scope: str | None = None  # a 429's X-RateLimit-Scope
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} -> {self.status}"
+
+    @property
+    def invalid(self) -> bool:
+        """Counted by Discord towards an IP ban: 401, 403, and 429 unless of shared scope."""
+        return self.status in (401, 403) or (self.status == 429 and self.scope != "shared")
+
+
+@dataclass
+class _Hold:
+    pattern: re.Pattern[str]
+    remaining: int
+    seconds: float
 
 
 @dataclass
@@ -54,13 +75,24 @@ def _exempt_from_global(path: str) -> bool:
 class Limits:
     """Fault and rate-limit configuration plus the request log; install :meth:`middleware`."""
 
-    def __init__(self, token_ok: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        token_ok: Callable[[str], bool],
+        *,
+        now: Callable[[], float] = time.time,
+        changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self.token_ok = token_ok
+        self.now = now
+        self.changed = changed
         self.latency = 0.0
         self.global_per_second: float | None = None
         self._window: deque[float] = deque()
         self._injections: list[_Injection] = []
+        self._holds: list[_Hold] = []
         self.requests: list[RequestRecord] = []
+        #: Requests carried out whose answer is (or was) held back by :meth:`hold_answers`.
+        self.held: list[RequestRecord] = []
         self.count_429 = 0
         self.count_faults = 0
 
@@ -83,9 +115,28 @@ class Limits:
         """The next ``count`` matching requests answer the given 5xx statuses in turn."""
         self._injections.append(_Injection(re.compile(route_regex), count, list(statuses or [500])))
 
+    def hold_answers(self, route_regex: str, seconds: float, count: int = 1) -> None:
+        """Carry out the next ``count`` matching requests, then hold each answer ``seconds``.
+
+        The work is done (the message exists) but the client hears nothing yet: kill the bot
+        while :attr:`held` grows to test the crash where Discord acted and the bot never knew.
+        """
+        self._holds.append(_Hold(re.compile(route_regex), count, seconds))
+
     def reset_faults(self) -> None:
         self._injections.clear()
+        self._holds.clear()
         self.set_global_rate_limit(None)
+
+    def worst_invalid_window(self, seconds: float = INVALID_WINDOW) -> int:
+        """The most invalid requests (see :attr:`RequestRecord.invalid`) in any ``seconds``."""
+        times = sorted(r.time for r in self.requests if r.invalid)
+        worst = start = 0
+        for end, moment in enumerate(times):
+            while moment - times[start] >= seconds:
+                start += 1
+            worst = max(worst, end - start + 1)
+        return worst
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -96,7 +147,7 @@ class Limits:
         key = f"{request.method} {path}"
         info = request.match_info.route.resource
         route = info.canonical[len(API_PREFIX) :] if info is not None else path
-        record = RequestRecord(request.method, path, route, time=time.time())
+        record = RequestRecord(request.method, path, route, time=self.now())
         self.requests.append(record)
         if self.latency:
             await asyncio.sleep(self.latency)
@@ -115,7 +166,19 @@ class Limits:
                     }
                 )
         record.status = response.status
+        record.scope = response.headers.get("X-RateLimit-Scope") if response.status == 429 else None
+        if 200 <= response.status < 300 and (hold := self._hold_for(key)) is not None:
+            self.held.append(record)
+            self.changed()
+            await asyncio.sleep(hold)
         return response
+
+    def _hold_for(self, key: str) -> float | None:
+        for hold in self._holds:
+            if hold.remaining > 0 and hold.pattern.search(key):
+                hold.remaining -= 1
+                return hold.seconds
+        return None
 
     async def _authed(
         self, request: web.Request, handler: Handler, path: str

@@ -19,7 +19,8 @@ from .payloads import (
     VIEW_CHANNEL,
     snowflake,
 )
-from .wire import ApiError, json_response, read_body, unknown
+from .state import MessageAttempt
+from .wire import ApiError, FileMap, json_response, read_body, unknown
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -193,15 +194,43 @@ class Rest:
         msgs = self.fake.channel_messages(channel.id)
         if "before" in q:
             msgs = [m for m in msgs if m.id < int(q["before"])]
-        if "after" in q:
+        if "after" in q and "before" in q:
             msgs = [m for m in msgs if m.id > int(q["after"])]
         limit = int(q.get("limit", 50))
-        newest = sorted(msgs, key=lambda m: m.id, reverse=True)[:limit]
-        return json_response([m.payload() for m in newest])
+        if "after" in q and "before" not in q:
+            # Discord answers the `limit` messages right after `after`, newest first.
+            msgs = sorted((m for m in msgs if m.id > int(q["after"])), key=lambda m: m.id)
+            page = sorted(msgs[:limit], key=lambda m: m.id, reverse=True)
+        else:
+            page = sorted(msgs, key=lambda m: m.id, reverse=True)[:limit]
+        return json_response([m.payload() for m in page])
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel = self._channel(request)
         body, files = await read_body(request)
+        nonce = body.get("nonce")
+        attempt = MessageAttempt(
+            channel.id,
+            None if nonce is None else str(nonce),
+            str(body.get("content") or ""),
+            self.fake.now(),
+        )
+        self.fake.message_attempts.append(attempt)
+        try:
+            msg, created = self._create_message(channel, body, files)
+        except ApiError:
+            attempt.outcome = "refused"
+            raise
+        finally:
+            self.fake.notify()
+        attempt.outcome = "created" if created else "deduplicated"
+        attempt.message_id = msg.id
+        return json_response(msg.payload())
+
+    def _create_message(
+        self, channel: Channel, body: dict, files: FileMap
+    ) -> tuple[FakeMessage, bool]:
+        """The new message (True), or the earlier one with the same nonce (False)."""
         if channel.type == 1 and channel.recipient_id in self.fake.dms_closed:
             raise ApiError(403, 50007, "Cannot send messages to this user")
         self._require(channel, SEND_MESSAGES_IN_THREADS if channel.is_thread else SEND_MESSAGES)
@@ -218,11 +247,10 @@ class Rest:
         if body.get("nonce") is not None and body.get("enforce_nonce"):
             earlier = self.fake.find_nonce(channel.id, body["nonce"])
             if earlier is not None:
-                return json_response(earlier.payload())
+                return earlier, False
         msg = self.fake.new_message(channel.id, body, files)
         self.fake.remember_nonce(msg)
-        self.fake.notify()
-        return json_response(msg.payload())
+        return msg, True
 
     async def get_message(self, request: web.Request) -> web.Response:
         return json_response(self._message(request).payload())

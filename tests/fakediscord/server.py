@@ -57,7 +57,7 @@ class FakeDiscord(FakeState):
         )
         self.rejected_tokens: set[str] = set(rejected_tokens)
         self.gateway = Gateway(self, self.token_ok)
-        self.limits = Limits(self.token_ok)
+        self.limits = Limits(self.token_ok, now=self.now, changed=lambda: self.notify())
         self.builder = InteractionBuilder(self)
         self.interactions: dict[str, InteractionHandle] = {}
         self.unknown_requests: list[str] = []
@@ -122,6 +122,15 @@ class FakeDiscord(FakeState):
     def count_429(self) -> int:
         return self.limits.count_429
 
+    @property
+    def held(self) -> list[RequestRecord]:
+        """Requests carried out whose answer was held back (see :meth:`hold_answers`)."""
+        return self.limits.held
+
+    def worst_invalid_window(self, seconds: float = 600.0) -> int:
+        """Most invalid requests (401/403/429) in any ``seconds`` (Discord bans at 10,000)."""
+        return self.limits.worst_invalid_window(seconds)
+
     def notify(self) -> None:
         """Wake :meth:`wait_for` waiters (called on every state change)."""
         self._changed.set()
@@ -175,6 +184,10 @@ class FakeDiscord(FakeState):
         self, route_regex: str, statuses: list[int] | None = None, count: int = 1
     ) -> None:
         self.limits.inject_faults(route_regex, statuses, count)
+
+    def hold_answers(self, route_regex: str, seconds: float, count: int = 1) -> None:
+        """Carry out the next ``count`` matching requests but answer each ``seconds`` late."""
+        self.limits.hold_answers(route_regex, seconds, count)
 
     async def drop_gateway(self, *, resumable: bool = True) -> None:
         """Close the gateway socket(s); the client reconnects (RESUME unless not resumable)."""

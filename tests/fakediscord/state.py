@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .models import Channel, FakeAttachment, FakeMessage, Guild, Member, Overwrite, Role, User
@@ -20,7 +21,24 @@ from .payloads import (
     snowflake,
 )
 
-NONCE_WINDOW = 300.0
+NONCE_WINDOW = 300.0  # Discord forgets a nonce after "a few minutes"
+
+
+@dataclass
+class MessageAttempt:
+    """One request to create a message, as it reached the fake (before nonce dedupe).
+
+    ``outcome`` is ``"created"``, ``"deduplicated"`` (an earlier message with the same nonce was
+    returned) or ``"refused"`` (an API error such as 50007); tests count what the bot *sent*
+    here, not only what the fake kept.
+    """
+
+    channel_id: int
+    nonce: str | None
+    content: str
+    time: float
+    outcome: str = ""
+    message_id: int | None = None
 
 
 class FakeState:
@@ -43,6 +61,10 @@ class FakeState:
         self.sync_counts: dict[int | None, int] = {}
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
         self._nonces: dict[tuple[int, str], FakeMessage] = {}
+        self.message_attempts: list[MessageAttempt] = []
+        #: Seconds added to the real time on the fake's clock (see :meth:`advance_clock`).
+        self.clock_offset = 0.0
+        self.nonce_window = NONCE_WINDOW
         self.base_url = ""
 
     # -- setup ------------------------------------------------------------------------------
@@ -138,6 +160,16 @@ class FakeState:
         att = self._store_file(filename, data, content_type)
         return att.payload()
 
+    # -- the fake's clock -------------------------------------------------------------------
+    def now(self) -> float:
+        """The fake's time (epoch seconds): real time plus :attr:`clock_offset`."""
+        return time.time() + self.clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the fake's clock forward, e.g. 12 minutes to test a restart past the nonce
+        window without waiting: nonces older than :attr:`nonce_window` are forgotten."""
+        self.clock_offset += seconds
+
     # -- lookups ---------------------------------------------------------------------------
     def member(self, guild_id: int, user_id: int) -> Member | None:
         guild = self.guilds.get(guild_id)
@@ -215,6 +247,15 @@ class FakeState:
             and (include_ephemeral or not m.ephemeral)
         ]
 
+    def attempts_to(self, channel_id: int) -> list[MessageAttempt]:
+        """Every message-create request to ``channel_id``, deduplicated or refused ones too."""
+        return [a for a in self.message_attempts if a.channel_id == channel_id]
+
+    def dm_attempts_to(self, user_id: int) -> list[MessageAttempt]:
+        """Every message-create request to the DM channel of ``user_id``."""
+        cid = self.dm_channel_ids.get(user_id)
+        return [] if cid is None else self.attempts_to(cid)
+
     @property
     def threads(self) -> list[Channel]:
         return [c for c in self.channels.values() if c.is_thread]
@@ -269,6 +310,7 @@ class FakeState:
             channel_id,
             self.bot_user,
             guild_id=channel.guild_id if channel else None,
+            created_at=self.now(),
             **extra,
         )
         self.apply_edit(msg, body, files, created=True)
@@ -325,7 +367,7 @@ class FakeState:
 
     def find_nonce(self, channel_id: int, nonce: Any) -> FakeMessage | None:
         found = self._nonces.get((channel_id, str(nonce)))
-        if found and time.time() - found.created_at < NONCE_WINDOW:
+        if found and self.now() - found.created_at < self.nonce_window:
             return found
         return None
 

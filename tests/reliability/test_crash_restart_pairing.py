@@ -30,18 +30,18 @@ from tests.fakediscord.fixtures import World
 from tests.fakediscord.rest import Rest
 from tests.reliability.conftest import database_problems
 from tests.reliability.test_crash_restart import command, read_rows
+from tests.support.intros import intro_states_sql, unfinished_sql
 
 MEMBERS = tuple(range(3000, 3060))
 CLOSED_DMS = MEMBERS[7::15]  # four members whose DMs refuse the bot (50007)
 ROUNDS = 10
 LATENCY = 0.1  # seconds per request: one round (~200 requests, 12 in flight) takes ~2 s
 # Latency rather than a global rate limit: a request refused five times in a row is retried by
-# the delivery job after the scheduler's one-minute backoff, far longer than this loop waits.
+# the outbox after its backoff, longer than this loop waits.
 # That path is tested on the fake clock (test_pairing_faults.py) and at scale, 1,000 members at
 # 50 requests/s with none lost or duplicated, by benchmarks/bench_delivery.py.
 KILL_WINDOW = 2.5  # seconds after the round started (or the bot came back) a kill may land
 CHECKIN = re.compile(r"kindred:checkin:(\d+):met")
-UNFINISHED = "('pending', 'sending', 'wanted')"
 ANSWER_DELAY = 0.1  # seconds between Discord creating a message and the bot hearing of it
 
 
@@ -90,17 +90,7 @@ def delivered(fake: FakeDiscord, round_id: int) -> int:
 
 def unfinished(path: Path, round_id: int) -> int:
     """Sends of the round not yet settled (claimed but not marked, or not claimed)."""
-    [row] = read_rows(
-        path,
-        f"""
-        SELECT (SELECT COUNT(*) FROM pairing_deliveries
-                WHERE round_id = {round_id} AND state IN {UNFINISHED})
-             + (SELECT COUNT(*) FROM pairing_groups
-                WHERE round_id = {round_id} AND thread_state IN {UNFINISHED})
-             + (SELECT COUNT(*) FROM pairing_rounds
-                WHERE round_id = {round_id} AND announce_state IN {UNFINISHED}) AS n
-        """,
-    )
+    [row] = read_rows(path, unfinished_sql(round_id))
     return row["n"]
 
 
@@ -119,11 +109,7 @@ def assert_everyone_introduced_once(fake: FakeDiscord, path: Path, round_id: int
         assert thread.parent_id == World.PAIRING and thread.type == 12
     in_threads = Counter(u for t in threads for u in t.thread_member_ids if u in MEMBERS)
     assert {u: in_threads[u] for u in CLOSED_DMS} == {u: 1 for u in CLOSED_DMS}
-    states = read_rows(
-        path,
-        f"SELECT user_id, state FROM pairing_deliveries "
-        f"WHERE round_id = {round_id} AND kind = 'intro'",
-    )
+    states = read_rows(path, intro_states_sql(round_id))
     assert {r["user_id"]: r["state"] for r in states} == {
         u: "thread" if u in CLOSED_DMS else "sent" for u in MEMBERS
     }

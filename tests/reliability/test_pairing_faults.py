@@ -17,6 +17,7 @@ import pytest
 
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.fixtures import World
+from tests.support.intros import intro_states_sql
 
 EXTRA = 2007  # a sixth member, so the round is three pairs
 MEMBERS = (*World.MEMBERS, EXTRA)
@@ -61,9 +62,7 @@ async def partner_of(kindred, user_id: int) -> int:
 
 
 async def intro_states(kindred) -> dict[int, str]:
-    rows = await kindred.services.db.fetchall(
-        "SELECT user_id, state FROM pairing_deliveries WHERE kind = 'intro'"
-    )
+    rows = await kindred.services.db.fetchall(intro_states_sql())
     return {r["user_id"]: r["state"] for r in rows}
 
 
@@ -129,8 +128,8 @@ async def test_discord_refusing_the_private_thread_lists_the_intro_as_undelivere
     ids=["opening-the-thread", "adding-a-member"],
 )
 async def test_a_server_error_in_the_thread_fallback_is_retried_into_one_thread(kindred, route):
-    """503 (which discord.py does not retry itself) halfway through the fallback: the delivery
-    job retries later, finds the thread it opened by name and the intro by its nonce."""
+    """503 (which discord.py does not retry itself) halfway through the fallback: the outbox
+    retries later, finds the thread it opened by name and the intro by its nonce."""
     fake = kindred.fake
     fake.set_dms_closed(CLOSED)
     fake.inject_faults(route, [503], count=1)
@@ -139,7 +138,7 @@ async def test_a_server_error_in_the_thread_fallback_is_retried_into_one_thread(
     await kindred.settle()
     assert await undelivered_in_stats(kindred) == "None"  # not given up on
 
-    await kindred.advance(timedelta(minutes=2))  # past the job's first backoff (60 s)
+    await kindred.advance(timedelta(minutes=2))  # past the outbox's first backoff (10 s)
     await fake.wait_for(lambda f: f.threads and f.channel_messages(f.threads[0].id), 10)
     await kindred.advance(timedelta(hours=2))
 
@@ -154,7 +153,7 @@ async def test_a_server_error_in_the_thread_fallback_is_retried_into_one_thread(
 
 async def test_an_intro_that_outlasts_discord_py_429_retries_is_not_lost(kindred):
     """Under a busy global limit one request can be refused five times in a row; discord.py
-    then raises HTTPException(429). That is a passing condition: the job must retry it."""
+    then raises HTTPException(429). That is a passing condition: the outbox must retry it."""
     fake = kindred.fake
     await start_round(kindred)
     await kindred.settle()
@@ -163,13 +162,13 @@ async def test_an_intro_that_outlasts_discord_py_429_retries_is_not_lost(kindred
     fake.inject_429(rf"POST /channels/{dm}/messages", count=5, retry_after=0.05)
     await kindred.reply(World.ADMIN, "admin pairing run-now")
     await fake.wait_for(lambda f: f.count_429 >= 5, 10)
-    await kindred.settle()  # the failed delivery job is rescheduled with backoff
-    await kindred.advance(timedelta(minutes=5))  # past the delivery job's backoff
+    await kindred.settle()  # the outbox retries it after a backoff
+    await kindred.advance(timedelta(minutes=5))  # past that backoff
 
     assert {u: len(intro_dms(fake, u)) for u in MEMBERS} == {u: 2 for u in MEMBERS}
     assert "undelivered" not in (await intro_states_all(kindred))
 
 
 async def intro_states_all(kindred) -> set[str]:
-    rows = await kindred.services.db.fetchall("SELECT DISTINCT state FROM pairing_deliveries")
+    rows = await kindred.services.db.fetchall(intro_states_sql())
     return {r["state"] for r in rows}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import cast
 
 from bot.db import Backend, Database, DatabaseConfig, PostgresConfig, SqliteConfig, migrate
+from bot.outbox import Outbox
 from bot.scheduler import Scheduler
 from bot.services import Services, build_services
 
@@ -75,8 +76,9 @@ async def open_test_services(
     return build_services(db, Scheduler(db, clock), clock)
 
 
-async def settle(scheduler: Scheduler, rounds: int = 3) -> None:
-    """Let the scheduler loop and its jobs run until nothing has run for `rounds` short waits.
+async def settle(scheduler: Scheduler, rounds: int = 3, outbox: Outbox | None = None) -> None:
+    """Let the scheduler loop and its jobs (and the outbox's sends) run until nothing has run
+    for `rounds` short waits.
 
     Waiting a fixed number of event-loop turns is not enough: on PostgreSQL every query is a
     round trip that takes real time, so this watches for quiet instead.
@@ -84,12 +86,16 @@ async def settle(scheduler: Scheduler, rounds: int = 3) -> None:
     quiet = 0
     while quiet < rounds:
         await asyncio.sleep(0.02)
-        busy = bool(scheduler._running)
+        busy = bool(scheduler._running) or (outbox is not None and outbox.busy)
         await scheduler.idle()
+        if outbox is not None:
+            await outbox.idle()
         quiet = 0 if busy else quiet + 1
 
 
 async def run_due(services: Services) -> None:
-    """Start the scheduler (if it is not running), let due jobs run, and wait for them."""
+    """Start the scheduler and the outbox (if they are not running), let due jobs run and due
+    messages go out (through whatever transport the test attached), and wait for them."""
     services.scheduler.start()
-    await settle(services.scheduler)
+    services.outbox.start()
+    await settle(services.scheduler, outbox=services.outbox)

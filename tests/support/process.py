@@ -9,7 +9,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SITECUSTOMIZE = REPO / "tests" / "fakediscord" / "sitecustomize"
-KINDRED_VARIABLES = ("DISCORD_TOKEN", "DATABASE_URL", "LOG_LEVEL", "DEV_GUILD_ID")
+KINDRED_VARIABLES = (
+    "DISCORD_TOKEN",
+    "DATABASE_URL",
+    "LOG_LEVEL",
+    "DEV_GUILD_ID",
+    "DISCORD_RATE_LIMIT",
+)
 
 
 def bot_environment(**settings: str) -> dict[str, str]:

@@ -14,4 +14,5 @@ async def services(fresh_database: DatabaseFactory) -> AsyncIterator[Services]:
     services = await open_test_services(await fresh_database())
     yield services
     await services.scheduler.stop()
+    await services.outbox.stop()
     await services.db.close()

@@ -28,6 +28,8 @@ async def services(tmp_path):
             + [(OTHER_GUILD, 5, "elsewhere")],
         )
     await services.helpdesk.asks.ask(GUILD, 42, "pbl", "How do I start?")
+    # A private thank-you on its way to the helper (no Discord here: it stays in the outbox).
+    await services.helpdesk.closing.resolve(GUILD, 42, False, "A1", 43, "Your rubric saved me")
     await services.scheduler.schedule("x", "nothing", services.clock.now(), guild_id=GUILD)
     yield services
     await services.scheduler.stop()
@@ -55,7 +57,8 @@ async def test_export_holds_every_guild_table_with_this_guilds_rows_only(service
     }
     assert document["tables"]["guilds"]["rows"][0]["timezone"] == "UTC"
     assert document["tables"]["helpdesk_asks"]["rows"][0]["details"] == "How do I start?"
-    assert "jobs" not in document["tables"]
+    assert "jobs" not in document["tables"] and "outbox" not in document["tables"]
+    assert "Your rubric saved me" not in json.dumps(document)  # a private note, not the guild's
     assert "secret-value" not in json.dumps(document)
     assert export.rows == sum(len(t["rows"]) for t in document["tables"].values())
 

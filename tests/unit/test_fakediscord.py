@@ -494,3 +494,104 @@ async def test_list_guild_members_pages_by_id(
     assert sorted(some) == [100_011, 100_012]
     with pytest.raises(discord.HTTPException):
         await discord_client.http.get_members(G, 1001, None)
+
+
+# -- what the outbox's tests need of the fake: nonce windows, held answers, attempts ---------
+
+
+async def test_a_nonce_is_forgotten_after_the_window_on_the_fakes_clock(
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
+    channel = discord_client.get_partial_messageable(World.PROMPTS)
+    first = await channel.send("prompt", nonce="kindred-1")
+    fake_discord.advance_clock(fake_discord.nonce_window - 1)
+    again = await channel.send("prompt", nonce="kindred-1")
+    fake_discord.advance_clock(2)
+    late = await channel.send("prompt", nonce="kindred-1")
+    assert first.id == again.id != late.id
+    assert len(fake_discord.channel_messages(World.PROMPTS)) == 2
+    attempts = fake_discord.attempts_to(World.PROMPTS)
+    assert [a.outcome for a in attempts] == ["created", "deduplicated", "created"]
+    assert [a.message_id for a in attempts] == [first.id, first.id, late.id]
+    assert {a.nonce for a in attempts} == {"kindred-1"}
+
+
+async def test_refused_message_creates_are_recorded_as_attempts(
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
+    fake_discord.set_dms_closed(World.MEMBERS[0])
+    channel = await discord_client.create_dm(discord.Object(World.MEMBERS[0]))
+    with pytest.raises(discord.Forbidden):
+        await channel.send("hello")
+    assert [a.outcome for a in fake_discord.dm_attempts_to(World.MEMBERS[0])] == ["refused"]
+    assert fake_discord.dms_to(World.MEMBERS[0]) == []
+
+
+async def test_a_held_answer_comes_after_the_message_exists(
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
+    fake_discord.hold_answers(r"POST /channels/\d+/messages", seconds=0.5)
+    channel = discord_client.get_partial_messageable(World.GENERAL)
+    sending = asyncio.ensure_future(channel.send("held"))
+    await fake_discord.wait_for(lambda f: f.held)
+    (created,) = fake_discord.channel_messages(World.GENERAL)
+    assert created.content == "held" and not sending.done()
+    message = await asyncio.wait_for(sending, 5)
+    assert message.id == created.id
+    await channel.send("answered at once")  # only the next `count` (1) answer is held
+    assert len(fake_discord.held) == 1
+
+
+async def test_history_after_an_id_pages_oldest_first(
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
+    channel = discord_client.get_partial_messageable(World.GENERAL)
+    sent = [await channel.send(f"m{i}") for i in range(5)]
+    page = await discord_client.http.logs_from(World.GENERAL, 2, after=sent[0].id)
+    assert [int(m["id"]) for m in page] == [sent[2].id, sent[1].id]  # right after, newest first
+    read = [m async for m in channel.history(after=sent[0], limit=None)]
+    assert [m.content for m in read] == ["m1", "m2", "m3", "m4"]
+
+
+async def test_invalid_requests_are_counted_in_sliding_ten_minute_windows(
+    fake_discord: FakeDiscord, discord_client: discord.Client
+) -> None:
+    fake_discord.set_dms_closed(World.MEMBERS[0])
+    channel = await discord_client.create_dm(discord.Object(World.MEMBERS[0]))
+    for _ in range(3):
+        with pytest.raises(discord.Forbidden):
+            await channel.send("hello")
+    fake_discord.advance_clock(601)
+    fake_discord.inject_429(r"POST /channels/\d+/messages", count=2, retry_after=0.01)
+    await discord_client.get_partial_messageable(World.GENERAL).send("after two 429s")
+    assert fake_discord.worst_invalid_window() == 3
+    assert fake_discord.worst_invalid_window(seconds=3600) == 5
+
+
+def test_a_shared_scope_429_is_not_an_invalid_request() -> None:
+    from tests.fakediscord.limits import Limits, RequestRecord
+
+    limits = Limits(lambda token: True)
+    limits.requests += [
+        RequestRecord("GET", "/a", "/a", 429, 0.0, "shared"),
+        RequestRecord("GET", "/a", "/a", 429, 1.0, "user"),
+        RequestRecord("GET", "/a", "/a", 401, 2.0),
+        RequestRecord("GET", "/a", "/a", 200, 3.0),
+    ]
+    assert limits.worst_invalid_window() == 2
+
+
+def test_sitecustomize_moves_the_bots_clock(tmp_path) -> None:
+    import tests.fakediscord as pkg
+    from tests.support.process import REPO
+
+    site_dir = os.path.join(os.path.dirname(pkg.__file__), "sitecustomize")
+    code = (
+        "from datetime import UTC, datetime; from bot.clock import SystemClock;"
+        "print(round((SystemClock().now() - datetime.now(UTC)).total_seconds()))"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{site_dir}:{REPO}", "KINDRED_FAKE_CLOCK_OFFSET": "720"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "720"

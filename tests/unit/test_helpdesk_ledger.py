@@ -3,43 +3,64 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.errors import UserError
-from bot.helpdesk.models import DeliveryRefused, MessageKind, Outgoing
-from bot.helpdesk.outbox import ask_job_key
+from bot.helpdesk.lifecycle import ask_job_key
+from bot.helpdesk.models import MessageKind, Outgoing
+from bot.outbox import OutboxRow, Outcome, Refused, Sent, Transient, nonce_for
 from bot.services import Services
+from bot.timeutil import to_db
 from tests.support.clock import FakeClock
 from tests.support.db import START, open_test_services
+from tests.support.outbox import drain
 
 G, OTHER_G = 100, 200
 ASKER, ADMIN, STRANGER = 1, 2, 3
 CHANNEL = 555
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A ledger message as Discord received it: what it says, its nonce and outbox row id."""
+
+    message: Outgoing
+    nonce: str
+    message_id: int
+
+    def __getattr__(self, name: str):
+        return getattr(self.message, name)
+
+
 class FakeMessenger:
-    """Records what the ledger sends; can refuse or fail chosen recipients."""
+    """Plays Discord for the outbox: records what the ledger sends; can refuse or fail chosen
+    recipients."""
 
     def __init__(self) -> None:
-        self.sent: list[Outgoing] = []
+        self.sent: list[Seen] = []
         self.refuse: set[int] = set()
         self.fail_times = 0
 
-    async def deliver(self, message: Outgoing) -> int | None:
+    async def deliver(self, row: OutboxRow) -> Outcome:
+        message = Outgoing.from_payload(row.payload)
         if message.recipient_user_id in self.refuse:
-            raise DeliveryRefused("Cannot send messages to this user")
+            return Refused("Cannot send messages to this user")
         if self.fail_times:
             self.fail_times -= 1
-            raise ConnectionError("Discord is having a moment")
-        self.sent.append(message)
-        return 10_000 + message.message_id
+            return Transient("Discord is having a moment")
+        self.sent.append(Seen(message, row.nonce, row.id))
+        return Sent(10_000 + row.id)
 
-    def of(self, kind: MessageKind) -> list[Outgoing]:
+    async def find_delivered(self, row: OutboxRow, since: datetime) -> Outcome | None:
+        return None
+
+    def of(self, kind: MessageKind) -> list[Seen]:
         return [m for m in self.sent if m.kind == kind]
 
-    def dms_to(self, user_id: int, kind: MessageKind = MessageKind.ROUTE) -> list[Outgoing]:
+    def dms_to(self, user_id: int, kind: MessageKind = MessageKind.ROUTE) -> list[Seen]:
         return [m for m in self.of(kind) if m.recipient_user_id == user_id]
 
 
@@ -48,23 +69,30 @@ async def open_ledger(path, clock: FakeClock | None = None) -> tuple[Services, F
     for guild in (G, OTHER_G):
         await services.guilds.joined(guild)
     messenger = FakeMessenger()
-    services.helpdesk.attach_messenger(messenger)
+    services.outbox.attach(messenger)
     return services, messenger
+
+
+async def close(services: Services) -> None:
+    await services.scheduler.stop()
+    await services.outbox.stop()
+    await services.db.close()
 
 
 @pytest.fixture
 async def world(tmp_path):
     services, messenger = await open_ledger(tmp_path / "k.db")
     yield services, messenger
-    await services.scheduler.stop()
-    await services.db.close()
+    await close(services)
 
 
-async def settle() -> None:
-    """Let the scheduler loop and its job tasks run to quiescence."""
+async def settle(services: Services) -> None:
+    """Let the scheduler loop and its job tasks run to quiescence, and the outbox send."""
     for _ in range(30):
         await asyncio.sleep(0)
     await asyncio.sleep(0.02)
+    await services.scheduler.idle()
+    await drain(services.outbox)
 
 
 async def offer(services: Services, *users: int, topic: str = "pbl") -> None:
@@ -129,8 +157,9 @@ async def test_the_ask_is_posted_once_to_the_help_channel_with_a_deterministic_n
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
     posts = messenger.of(MessageKind.POST)
     assert [(p.channel_id, p.ask.ref) for p in posts] == [(CHANNEL, created.ask.ref)]
-    assert posts[0].nonce == f"kindred-hd-{posts[0].message_id}" and len(posts[0].nonce) <= 25
-    await services.helpdesk.outbox.flush(created.ask.ask_id)  # a second flush sends nothing
+    key = f"helpdesk.post:{created.ask.ask_id}"
+    assert posts[0].nonce == nonce_for(key) and len(posts[0].nonce) <= 25
+    await services.outbox.send_now([posts[0].message_id])  # a second attempt sends nothing
     assert len(messenger.of(MessageKind.POST)) == 1
 
 
@@ -140,26 +169,26 @@ async def test_a_send_interrupted_by_a_crash_is_resent_with_the_same_nonce_after
     clock = FakeClock(START)
     services, messenger = await open_ledger(tmp_path / "k.db", clock)
     await offer(services, 10)
-    services.helpdesk.attach_messenger(None)  # the crash: claimed, never sent
+    services.outbox.attach(None)  # the crash: recorded, never sent
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
-    await services.db.execute("UPDATE helpdesk_messages SET state = 'sending'")
+    await services.db.execute(
+        "UPDATE outbox SET state = 'sending', attempts = 1, claimed_at = ?", (to_db(START),)
+    )
     await services.db.close()
 
     again, messenger = await open_ledger(tmp_path / "k.db", clock)
-    await again.helpdesk.outbox.recover()
+    again.outbox.start()
     again.scheduler.start()
     clock.advance(timedelta(minutes=5))
-    await settle()
-    await again.scheduler.idle()
+    await settle(again)
     sent = messenger.dms_to(10)
     assert len(sent) == 1 and sent[0].ask.ask_id == created.ask.ask_id
-    assert sent[0].nonce == f"kindred-hd-{sent[0].message_id}"
-    await again.helpdesk.outbox.recover()
+    assert sent[0].nonce == nonce_for(f"helpdesk.route:{created.ask.ask_id}:10")
+    await again.outbox.recover()
     clock.advance(timedelta(minutes=5))
-    await settle()
+    await settle(again)
     assert len(messenger.dms_to(10)) == 1
-    await again.scheduler.stop()
-    await again.db.close()
+    await close(again)
 
 
 async def test_a_refused_dm_is_not_retried_and_a_failing_one_is(world):
@@ -169,11 +198,14 @@ async def test_a_refused_dm_is_not_retried_and_a_failing_one_is(world):
     messenger.fail_times = 1  # 11's first attempt fails
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
     assert messenger.dms_to(11) == []
-    retry_at = await services.scheduler.due_at(ask_job_key(created.ask.ask_id))
+    retry = await services.outbox.by_key(f"helpdesk.route:{created.ask.ask_id}:11")
+    assert retry is not None
+    retry_at = retry.next_attempt_at
     assert retry_at is not None and retry_at - services.clock.now() <= timedelta(minutes=5)
     services.scheduler.start()
+    services.outbox.start()
     services.clock.advance(timedelta(minutes=5))
-    await settle()
+    await settle(services)
     assert len(messenger.dms_to(11)) == 1 and messenger.dms_to(10) == []
     # Once sent, the job falls back to the ask's lifecycle: the bump two days out.
     assert await services.scheduler.due_at(ask_job_key(created.ask.ask_id)) == START + timedelta(
@@ -292,14 +324,15 @@ async def test_an_unanswered_ask_is_bumped_once_after_48_hours(world):
     await services.helpdesk.set_channel(G, CHANNEL)
     await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
     services.scheduler.start()
+    services.outbox.start()
     services.clock.advance(timedelta(hours=47, minutes=59))
-    await settle()
+    await settle(services)
     assert messenger.of(MessageKind.BUMP) == []
     services.clock.advance(timedelta(minutes=1))
-    await settle()
+    await settle(services)
     assert [b.channel_id for b in messenger.of(MessageKind.BUMP)] == [CHANNEL]
     services.clock.advance(timedelta(days=5))
-    await settle()
+    await settle(services)
     assert len(messenger.of(MessageKind.BUMP)) == 1
 
 
@@ -309,8 +342,9 @@ async def test_an_ask_someone_offered_to_help_with_is_not_bumped(world):
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
     await services.helpdesk.asks.offer_help(G, created.ask.number, 20)
     services.scheduler.start()
+    services.outbox.start()
     services.clock.advance(timedelta(days=3))
-    await settle()
+    await settle(services)
     assert messenger.of(MessageKind.BUMP) == []
 
 
@@ -318,17 +352,18 @@ async def test_after_14_days_the_owner_is_asked_and_7_days_later_it_closes_as_st
     services, messenger = world
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
     services.scheduler.start()
+    services.outbox.start()
     services.clock.advance(timedelta(days=14) - timedelta(seconds=1))
-    await settle()
+    await settle(services)
     assert messenger.of(MessageKind.REVIEW) == []
     services.clock.advance(timedelta(seconds=1))
-    await settle()
+    await settle(services)
     assert [r.recipient_user_id for r in messenger.of(MessageKind.REVIEW)] == [ASKER]
     services.clock.advance(timedelta(days=7) - timedelta(seconds=1))
-    await settle()
+    await settle(services)
     assert (await services.helpdesk.board.page(G)).total == 1
     services.clock.advance(timedelta(seconds=1))
-    await settle()
+    await settle(services)
     assert (await services.helpdesk.board.page(G)).total == 0
     report = await services.helpdesk.board.report(G)
     assert report.topics[0].asks["stale"] == 1
@@ -339,8 +374,9 @@ async def test_keep_open_restarts_the_14_day_clock_and_prevents_the_stale_close(
     services, messenger = world
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
     services.scheduler.start()
+    services.outbox.start()
     services.clock.advance(timedelta(days=14))
-    await settle()
+    await settle(services)
     services.clock.advance(timedelta(days=2))
     with pytest.raises(UserError, match="Only the member who asked"):
         await services.helpdesk.closing.review_answer(
@@ -348,11 +384,11 @@ async def test_keep_open_restarts_the_14_day_clock_and_prevents_the_stale_close(
         )
     await services.helpdesk.closing.review_answer(G, created.ask.number, ASKER, keep_open=True)
     services.clock.advance(timedelta(days=12))
-    await settle()
+    await settle(services)
     assert (await services.helpdesk.board.page(G)).total == 1  # past day 21: not stale
     assert len(messenger.of(MessageKind.REVIEW)) == 1
     services.clock.advance(timedelta(days=2))  # 14 days after "Keep open"
-    await settle()
+    await settle(services)
     assert len(messenger.of(MessageKind.REVIEW)) == 2
 
 
@@ -373,15 +409,15 @@ async def test_after_long_downtime_the_review_replaces_the_late_bump_and_runs_on
     services, _ = await open_ledger(tmp_path / "k.db", clock)
     await services.helpdesk.set_channel(G, CHANNEL)
     await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
-    await services.db.close()
+    await close(services)
     clock.advance(timedelta(days=15))  # down through the bump and the review
     for _ in range(2):  # start twice: the second start must not repeat anything
         again, messenger = await open_ledger(tmp_path / "k.db", clock)
         again.scheduler.start()
-        await settle()
+        again.outbox.start()
+        await settle(again)
         await again.scheduler.idle()
-        await again.scheduler.stop()
-        await again.db.close()
+        await close(again)
         sent = [m.kind for m in messenger.sent]
         assert sent == ([MessageKind.REVIEW] if _ == 0 else [])
 

@@ -1,23 +1,22 @@
 """The pairing service: pool rules, avoid lists, rounds once per slot, delivery, check-ins, stats.
 
-Discord is replaced by `FakePort` (the service's `PairingPort`), so these run on a FakeClock
-and a temporary database without a fake server; the e2e tests cover the real wire.
+Discord is replaced by `FakePort` (the service's `Presence`, and the outbox's transport for the
+round's messages), so these run on a FakeClock and a temporary database without a fake server;
+the e2e tests cover the real wire.
 """
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from bot.errors import UserError
+from bot.outbox import Failed, OutboxRow, Outcome, Refused, Sent, Transient
 from bot.pairing.common import round_job_key
-from bot.pairing.delivery import IN_FLIGHT
 from bot.pairing.models import (
     Announcement,
     CheckIn,
-    DeliveryFailed,
     DiscordUnavailable,
-    DmRefused,
     Intro,
     Notice,
 )
@@ -31,7 +30,8 @@ ROLE = 502
 
 
 class FakePort:
-    """Records what the service asks Discord to do; members and DM settings set by the test."""
+    """Plays Discord: who is in the guild, and every message the outbox sends, recorded as it
+    arrives (before any nonce dedupe, so a resend shows); members and DMs set by the test."""
 
     def __init__(self) -> None:
         self.members: set[int] = set()
@@ -39,7 +39,7 @@ class FakePort:
         self.dms_closed: set[int] = set()
         self.threads_fail = False
         self.broken_for: set[int] = set()  # a passing outage for these recipients
-        self.sent: list[tuple[str, int, str]] = []  # (kind, recipient, nonce)
+        self.sent: list[tuple[str, int, str]] = []  # (kind, recipient, nonce), every send
         self.intros: list[Intro] = []
         self.notices: list[Notice] = []
         self.threads: list[tuple[int, Intro]] = []
@@ -52,64 +52,91 @@ class FakePort:
             if u in self.members and (role_id is None or role_id in self.roles.get(u, set()))
         }
 
-    def _dm(self, kind: str, user_id: int, nonce: str) -> int:
+    # -- the outbox's transport ---------------------------------------------------------------
+
+    async def deliver(self, row: OutboxRow) -> Outcome:
+        p = row.payload
+        match row.kind:
+            case "pairing.intro":
+                return await self.send_intro(Intro.from_payload(p), row.nonce)
+            case "pairing.checkin":
+                return self._dm("checkin", CheckIn.from_payload(p).user_id, row.nonce)
+            case "pairing.notice":
+                notice = Notice.from_payload(p)
+                outcome = self._dm(notice.kind, notice.user_id, row.nonce)
+                if isinstance(outcome, Sent):
+                    self.notices.append(notice)
+                return outcome
+            case "pairing.thread":
+                if self.threads_fail:
+                    return Failed("no permission to create private threads")
+                assert row.channel_id is not None
+                self.threads.append((row.channel_id, Intro.from_payload(p)))
+                return Sent(1, 7000 + p["group_id"], 7000 + p["group_id"])
+            case "pairing.announcement":
+                self.announcements.append(Announcement.from_payload(p))
+                return Sent(1)
+        raise AssertionError(row.kind)
+
+    async def find_delivered(self, row: OutboxRow, since: datetime) -> Outcome | None:
+        return None
+
+    def _dm(self, kind: str, user_id: int, nonce: str) -> Outcome:
         if user_id in self.broken_for:
-            raise ConnectionError("Discord is having a moment")
+            return Transient("Discord is having a moment")
         if user_id in self.dms_closed:
-            raise DmRefused()
-        if (kind, user_id, nonce) not in self.sent:  # the nonce dedupes a resend
-            self.sent.append((kind, user_id, nonce))
-        return len(self.sent)
+            return Refused("DMs are closed")
+        self.sent.append((kind, user_id, nonce))
+        return Sent(len(self.sent))
 
-    async def send_intro(self, intro: Intro) -> int:
+    async def send_intro(self, intro: Intro, nonce: str) -> Outcome:
         (user_id,) = intro.user_ids
-        message_id = self._dm("intro", user_id, intro.nonce)
-        self.intros.append(intro)
-        return message_id
-
-    async def send_group_thread(self, channel_id: int, group_id: int, intro: Intro) -> int:
-        if self.threads_fail:
-            raise DeliveryFailed("no permission to create private threads")
-        self.threads.append((channel_id, intro))
-        return 7000 + group_id
-
-    async def announce(self, channel_id: int, announcement: Announcement) -> int:
-        self.announcements.append(announcement)
-        return 1
-
-    async def send_checkin(self, checkin: CheckIn) -> int:
-        return self._dm("checkin", checkin.user_id, checkin.nonce)
-
-    async def send_notice(self, notice: Notice) -> int:
-        message_id = self._dm(notice.kind, notice.user_id, notice.nonce)
-        self.notices.append(notice)
-        return message_id
+        outcome = self._dm("intro", user_id, nonce)
+        if isinstance(outcome, Sent):
+            self.intros.append(intro)
+        return outcome
 
     def dms(self, kind: str) -> list[int]:
         return sorted(user for k, user, _ in self.sent if k == kind)
 
 
 async def settle(services) -> None:
-    """Let the scheduler run every job that is due now (a stopped scheduler runs nothing)."""
-    for _ in range(200):
+    """Let the scheduler run every job due now and the outbox send what is due."""
+    quiet = 0
+    for _ in range(400):
         await asyncio.sleep(0.005)
         await services.scheduler.idle()
+        await services.outbox.idle()
         due = await services.db.fetchval(
             "SELECT COUNT(*) FROM jobs WHERE due_at <= ?", (to_db(services.clock.now()),)
         )
-        if not due or services.scheduler._loop_task is None:
+        jobs_waiting = due and services.scheduler._loop_task is not None
+        quiet = 0 if jobs_waiting or services.outbox.busy else quiet + 1
+        if quiet >= 3:
             return
+
+
+def connect(services, port: FakePort) -> None:
+    """The cog's part: Discord answers who is present and carries the messages."""
+    services.pairing.rounds.attach(port)
+    services.outbox.attach(port)
+
+
+async def stop(services) -> None:
+    await services.scheduler.stop()
+    await services.outbox.stop()
+    await services.db.close()
 
 
 @pytest.fixture
 async def env(tmp_path):
     services = await open_test_services(tmp_path / "k.db")
     port = FakePort()
-    await services.pairing.rounds.attach(port)
+    connect(services, port)
     services.scheduler.start()
+    services.outbox.start()
     yield services, port
-    await services.scheduler.stop()
-    await services.db.close()
+    await stop(services)
 
 
 async def schedule(services, role_id=None):
@@ -370,8 +397,13 @@ async def test_a_refused_dm_moves_the_group_to_a_private_thread(env):
     assert port.dms("intro") == [1]
     [(channel_id, intro)] = port.threads
     assert channel_id == CHANNEL and intro.user_ids == (1, 2)
+    # Each intro's delivery: sent by DM, or refused and then made in the group's thread.
     states = await services.db.fetchall(
-        "SELECT user_id, state FROM pairing_deliveries ORDER BY user_id"
+        "SELECT o.recipient_user_id AS user_id, CASE WHEN o.state = 'refused' "
+        "AND t.state = 'sent' THEN 'thread' ELSE o.state END AS state FROM outbox o "
+        "JOIN pairing_assignments a ON a.user_id = o.recipient_user_id "
+        "LEFT JOIN outbox t ON t.dedupe_key = 'pairing.thread:' || a.group_id "
+        "WHERE o.kind = 'pairing.intro' ORDER BY o.recipient_user_id"
     )
     assert [(r["user_id"], r["state"]) for r in states] == [(1, "sent"), (2, "thread")]
     assert (await services.pairing.overview.stats(GUILD)).undelivered == []
@@ -397,24 +429,25 @@ async def test_an_interrupted_round_resumes_without_repeating_anyone(tmp_path):
     clock = FakeClock(START)
     services = await open_test_services(tmp_path / "k.db", clock)
     port = FakePort()
-    await services.pairing.rounds.attach(port)
+    connect(services, port)
     await schedule(services)
     await join(services, port, *range(1, 7))
     port.broken_for = {4, 5, 6}  # the bot "dies" before these are sent
     services.scheduler.start()
+    services.outbox.start()
     await services.pairing.rounds.run_now(GUILD, 1)
     await settle(services)
-    await services.scheduler.stop()
-    await services.db.close()
+    await stop(services)
     assert port.dms("intro") == [1, 2, 3]
 
     services = await open_test_services(tmp_path / "k.db", clock)  # the restart
     port.broken_for = set()
-    await services.pairing.rounds.attach(port)  # queues what is left
+    connect(services, port)
     services.scheduler.start()
+    services.outbox.start()  # sends what is left
     await settle(services)
-    await services.scheduler.stop()
-    await services.db.close()
+    await stop(services)
+    # Every send is counted, resends included: a member sent twice would show twice.
     assert port.dms("intro") == [1, 2, 3, 4, 5, 6]
 
 
@@ -467,9 +500,11 @@ async def test_leaving_before_the_intro_cancels_it(env):
     await schedule(services)
     await join(services, port, 1, 2, 3)
     await services.scheduler.stop()  # the round is stored but nothing is sent yet
+    await services.outbox.stop()
     await services.pairing.rounds.run_now(GUILD, 1)
     await services.pairing.member_left(GUILD, 3)
     services.scheduler.start()
+    services.outbox.start()
     await settle(services)
     assert port.dms("intro") == [1, 2]
     assert all(i.partner_ids in ((1,), (2,)) for i in port.intros)
@@ -531,23 +566,24 @@ async def test_intros_are_sent_concurrently_with_a_bounded_number_in_flight(env)
     release = asyncio.Event()
     send = port.send_intro
 
-    async def slow_send(intro: Intro) -> int:
+    async def slow_send(intro: Intro, nonce: str) -> Outcome:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         await release.wait()
         in_flight -= 1
-        return await send(intro)
+        return await send(intro, nonce)
 
     port.send_intro = slow_send
     await services.pairing.rounds.run_now(GUILD, 1)
+    bound = services.outbox.concurrency
     for _ in range(100):
         await asyncio.sleep(0.005)
-        if peak >= IN_FLIGHT:
+        if peak >= bound:
             break
     release.set()
     await settle(services)
-    assert peak == IN_FLIGHT  # many at once, never more than the bound
+    assert peak == bound  # many at once, never more than the bound
     assert port.dms("intro") == list(range(1, 41))
 
 

@@ -1,13 +1,15 @@
-"""The prompt service on a real database and a fake clock, with a fake Discord sender."""
+"""The prompt service on a real database and a fake clock, with a fake Discord behind the
+outbox."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.errors import UserError
+from bot.outbox import Failed, OutboxRow, Outcome, Refused, Sent
 from bot.prompts.library import load_library
-from bot.prompts.posting import ApprovalNotice, Delivery, DeliveryFailed, Posted
 from bot.prompts.records import daily_key
 from tests.support.clock import FakeClock
 from tests.support.db import START, open_test_services, run_due
@@ -16,8 +18,23 @@ G = 1000
 CHANNEL = 1002
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A prompt post Discord received."""
+
+    local_date: date
+    prompt_id: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class ApprovalNotice:
+    user_id: int
+
+
 class FakeSender:
-    """Records deliveries; Discord's nonce dedupe is modelled: a resent nonce is not a new post."""
+    """Plays Discord for the outbox: records posts and approval DMs; Discord's nonce dedupe is
+    modelled (a resent nonce is not a new post)."""
 
     def __init__(self) -> None:
         self.posts: list[Delivery] = []
@@ -25,33 +42,47 @@ class FakeSender:
         self.fail_with: str | None = None
         self.dm_fail_with: str | None = None
 
-    async def post(self, delivery: Delivery) -> Posted:
+    async def deliver(self, row: OutboxRow) -> Outcome:
+        p = row.payload
+        if row.kind == "prompt.approved":
+            if self.dm_fail_with:
+                return Refused(self.dm_fail_with)
+            self.dms.append(ApprovalNotice(row.recipient_user_id or 0))
+            return Sent(1)
         if self.fail_with:
-            raise DeliveryFailed(self.fail_with)
+            return Failed(self.fail_with)
+        await self.arrived(Delivery(date.fromisoformat(p["local_date"]), p["prompt_id"], row.nonce))
+        message_id = p["post_id"] + 100
+        thread_id = message_id if p["threads"] else None
+        return Sent(message_id, row.channel_id, thread_id)
+
+    async def arrived(self, delivery: Delivery) -> None:
         if delivery.nonce not in {d.nonce for d in self.posts}:
             self.posts.append(delivery)
-        return Posted(message_id=delivery.post_id + 100, thread_id=delivery.post_id + 100)
 
-    async def direct_message(self, notice: ApprovalNotice) -> None:
-        if self.dm_fail_with:
-            raise DeliveryFailed(self.dm_fail_with)
-        self.dms.append(notice)
+    async def find_delivered(self, row: OutboxRow, since: datetime) -> Outcome | None:
+        return None
 
 
 async def open_services(path, clock):
     services = await open_test_services(path, clock)
     sender = FakeSender()
-    services.prompts.attach_sender(sender)
+    services.outbox.attach(sender)
     await services.guilds.joined(G)
     return services, sender
+
+
+async def close(services) -> None:
+    await services.scheduler.stop()
+    await services.outbox.stop()
+    await services.db.close()
 
 
 @pytest.fixture
 async def env(tmp_path):
     services, sender = await open_services(tmp_path / "k.db", FakeClock(START))
     yield services, sender
-    await services.scheduler.stop()
-    await services.db.close()
+    await close(services)
 
 
 async def schedule(services, time_text="13:00", **kwargs):
@@ -98,8 +129,7 @@ async def test_the_daily_post_follows_the_guild_timezone_across_the_dst_change(t
     await run_due(services)
     assert [d.local_date.isoformat() for d in sender.posts] == ["2026-03-09"]
     assert await services.scheduler.due_at(daily_key(G)) == datetime(2026, 3, 10, 13, tzinfo=UTC)
-    await services.scheduler.stop()
-    await services.db.close()
+    await close(services)
 
 
 async def test_weekends_are_skipped_unless_asked_for(env):
@@ -136,30 +166,28 @@ async def test_a_crash_mid_send_is_resent_with_the_same_nonce_after_restart(tmp_
     release = asyncio.Event()
 
     class Hanging(FakeSender):
-        async def post(self, delivery):
+        async def arrived(self, delivery: Delivery) -> None:
             self.posts.append(delivery)
             await release.wait()  # the process dies while Discord is answering
 
     hanging = Hanging()
-    services.prompts.attach_sender(hanging)
+    services.outbox.attach(hanging)
     clock.advance(timedelta(hours=1))
     services.scheduler.start()
+    services.outbox.start()
     for _ in range(50):
         await asyncio.sleep(0.01)
         if hanging.posts:
             break
-    await services.scheduler.stop()
-    await services.db.close()
+    await close(services)
 
     services, sender = await open_services(tmp_path / "k.db", clock)
     sender.posts.extend(hanging.posts)  # Discord already has a message with that nonce
-    await services.prompts.recover()
     await run_due(services)
     assert [d.nonce for d in sender.posts] == [hanging.posts[0].nonce]
     today = await services.prompts.today(G)
     assert today.post is not None and today.post.status == "sent"
-    await services.scheduler.stop()
-    await services.db.close()
+    await close(services)
 
 
 async def test_downtime_under_six_hours_is_caught_up_and_longer_is_skipped(env):

@@ -80,5 +80,14 @@ def test_dev_guild_id_must_be_a_snowflake():
     assert settings.dev_guild_id == 123456789012345678
 
 
+def test_the_rate_limit_defaults_to_discords_and_must_be_a_positive_number():
+    assert Settings.from_env({"DISCORD_TOKEN": TOKEN}).rate_limit == 50.0
+    settings = Settings.from_env({"DISCORD_TOKEN": TOKEN, "DISCORD_RATE_LIMIT": "1200"})
+    assert settings.rate_limit == 1200.0
+    for bad in ("fast", "0", "-5"):
+        with pytest.raises(SettingsError, match="DISCORD_RATE_LIMIT"):
+            Settings.from_env({"DISCORD_TOKEN": TOKEN, "DISCORD_RATE_LIMIT": bad})
+
+
 def test_repr_never_shows_the_token():
     assert TOKEN not in repr(Settings.from_env({"DISCORD_TOKEN": TOKEN}))

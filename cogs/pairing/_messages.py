@@ -1,0 +1,82 @@
+"""How a round's outbox rows look on Discord: intro and check-in DMs with their answer buttons,
+notices, the announcement, and the group's private thread. Nobody is pinged: partners are named
+by mention without a ping, and the conversation starter may be a member-written prompt."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.edge.rendered import Post, ThreadOpening
+from bot.outbox import OutboxRow
+from bot.pairing.messages import (
+    ANNOUNCEMENT_KIND,
+    CHECKIN_KIND,
+    INTRO_KIND,
+    NOTICE_KIND,
+    THREAD_KIND,
+)
+from bot.pairing.models import Announcement, CheckIn, Intro, Notice
+
+from ._render import announcement_text, checkin_text, intro_text, notice_text
+from ._views import checkin_view
+
+if TYPE_CHECKING:
+    from bot.app import Kindred
+
+KINDS = (INTRO_KIND, CHECKIN_KIND, NOTICE_KIND, ANNOUNCEMENT_KIND, THREAD_KIND)
+THREAD_ARCHIVE_MINUTES = 10080  # a week: the length of a round
+
+
+def thread_name(group_id: int) -> str:
+    """Unique to the group, so a resend finds the thread instead of opening another."""
+    return f"Kindred pairing #{group_id}"
+
+
+def register(bot: Kindred) -> None:
+    """Register the renderers of the pairing kinds with the bot's transport."""
+
+    def guild_name(guild_id: int) -> str:
+        guild = bot.get_guild(guild_id)
+        return guild.name if guild is not None else "your community"
+
+    def intro(row: OutboxRow) -> Post:
+        message = Intro.from_payload(row.payload)
+        buttons = checkin_view(message.round_id) if message.outcome == "paired" else None
+        return Post(content=intro_text(message, guild_name(row.guild_id)), view=buttons)
+
+    def checkin(row: OutboxRow) -> Post:
+        message = CheckIn.from_payload(row.payload)
+        return Post(
+            content=checkin_text(message, guild_name(row.guild_id)),
+            view=checkin_view(message.round_id),
+        )
+
+    def notice(row: OutboxRow) -> Post:
+        message = Notice.from_payload(row.payload)
+        buttons = checkin_view(message.round_id) if message.partner_ids else None
+        return Post(content=notice_text(message, guild_name(row.guild_id)), view=buttons)
+
+    def announcement(row: OutboxRow) -> Post:
+        return Post(content=announcement_text(Announcement.from_payload(row.payload)))
+
+    def group_thread(row: OutboxRow) -> ThreadOpening:
+        message = Intro.from_payload(row.payload)
+        return ThreadOpening(
+            name=thread_name(row.payload["group_id"]),
+            private=True,
+            member_ids=message.user_ids,
+            first=Post(
+                content=intro_text(message, guild_name(row.guild_id)),
+                view=checkin_view(message.round_id),
+            ),
+            auto_archive_minutes=THREAD_ARCHIVE_MINUTES,
+        )
+
+    for kind, renderer in (
+        (INTRO_KIND, intro),
+        (CHECKIN_KIND, checkin),
+        (NOTICE_KIND, notice),
+        (ANNOUNCEMENT_KIND, announcement),
+        (THREAD_KIND, group_thread),
+    ):
+        bot.transport.register(kind, renderer)
