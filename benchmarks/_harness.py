@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -252,7 +252,7 @@ def run_bot_benchmark(
     *,
     description: str,
     sizes: tuple[dict[str, Any], dict[str, Any]],
-    run: Callable[[dict[str, Any], Path], Awaitable[Result]],
+    run: Callable[[dict[str, Any], Path], Coroutine[Any, Any, Result]],
     title: Callable[[Result], str],
     columns: list[str],
     report: Callable[[Result], list[dict[str, Any]]],

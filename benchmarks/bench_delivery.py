@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return run_bot_benchmark(
         NAME,
         argv,
-        description=__doc__.splitlines()[0],
+        description=(__doc__ or NAME).splitlines()[0],
         sizes=(QUICK, FULL),
         run=run,
         title=lambda r: (

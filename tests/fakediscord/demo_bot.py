@@ -34,6 +34,7 @@ class PersistentView(discord.ui.View):
 
     @discord.ui.button(label="We met", custom_id="checkin:met")
     async def met(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        assert interaction.message is not None
         self.rec.hit("clicked", interaction.user.id, interaction.message.id)
         await interaction.response.send_message("Thanks!", ephemeral=True)
 

@@ -118,7 +118,7 @@ class Gateway:
     async def _on_frame(
         self, ws: web.WebSocketResponse, frame: dict, session: Session | None
     ) -> Session | None:
-        op, d = frame.get("op"), frame.get("d")
+        op, d = frame.get("op"), frame.get("d") or {}
         if op == 1:
             await self._send(ws, {"op": 11, "d": None, "s": None, "t": None})
         elif op == 2:

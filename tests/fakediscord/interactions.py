@@ -129,7 +129,7 @@ class InteractionBuilder:
                 raise LookupError(f"unknown user {sid}")
             resolved.setdefault("users", {})[str(sid)] = f.users[sid].payload()
             member = f.member(guild_id, sid) if guild_id is not None else None
-            if member is not None:
+            if member is not None and guild_id is not None:
                 resolved.setdefault("members", {})[str(sid)] = {
                     **member.payload(with_user=False),
                     "permissions": str(f.permissions(guild_id, sid, channel_id)),

@@ -352,8 +352,9 @@ class FakeState:
                 index = int(entry["id"])
                 if index in files:
                     name, data, ctype = files.pop(index)
-                    att = self._store_file(entry.get("filename") or name, data, ctype)
-                    att.description = entry.get("description")
+                    att = self._store_file(str(entry.get("filename") or name), data, ctype)
+                    description = entry.get("description")
+                    att.description = None if description is None else str(description)
                     new.append(att)
                 elif index in kept:
                     new.append(kept[index])

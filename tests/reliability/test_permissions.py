@@ -75,7 +75,8 @@ async def test_members_cannot_answer_someone_elses_check_in(fake_discord, kindre
     await kindred.reply(World.ADMIN, "admin pairing run-now")
     await kindred.settle()
     [intro] = kindred.fake.dms_to(owner)
-    buttons = {CHECKIN_BUTTON.fullmatch(c)[2]: c for c in intro.custom_ids()}
+    matches = [CHECKIN_BUTTON.fullmatch(c) for c in intro.custom_ids()]
+    buttons = {m[2]: m[0] for m in matches if m is not None}
     done = await (await kindred.click(intro, buttons["met"], owner)).response()
     assert "Recorded: you met" in done.content
     before = await checkin_answers(kindred)
@@ -130,7 +131,7 @@ async def test_another_guilds_admin_cannot_reach_our_prompts_channels_or_asks(
         ("admin prompts schedule", World.PROMPTS),
         ("admin helpdesk channel", World.HELP),
     ):
-        options = {"channel": channel}
+        options: dict[str, object] = {"channel": channel}
         if command.endswith("schedule"):
             options["time"] = "08:00"
         assert "not a valid channel" in await as_other_owner(command, **options)

@@ -25,6 +25,27 @@ __all__ = ["discord_client", "fake_discord"]  # fixtures used by name below
 G = World.GUILD
 
 
+def _channel(client: discord.Client, channel_id: int) -> discord.TextChannel:
+    """The cached text channel `channel_id` (the fake's world has it)."""
+    channel = client.get_channel(channel_id)
+    assert isinstance(channel, discord.TextChannel)
+    return channel
+
+
+def _guild(client: discord.Client) -> discord.Guild:
+    """The world's guild, from the client's cache."""
+    guild = client.get_guild(G)
+    assert guild is not None
+    return guild
+
+
+def _member(guild: discord.Guild, user_id: int) -> discord.Member:
+    """A cached member of `guild`."""
+    member = guild.get_member(user_id)
+    assert member is not None
+    return member
+
+
 def _intents() -> discord.Intents:
     intents = discord.Intents.default()
     intents.members = True
@@ -45,7 +66,7 @@ async def synced_bot(fake_discord: FakeDiscord) -> AsyncIterator[tuple[commands.
 async def test_login_ready_and_guild_create_populate_the_cache(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    guild = discord_client.get_guild(G)
+    guild = _guild(discord_client)
     assert guild is not None and guild.name == "Educators"
     assert discord_client.user is not None and discord_client.user.id == World.BOT
     assert discord_client.application_id == World.BOT
@@ -57,8 +78,9 @@ async def test_login_ready_and_guild_create_populate_the_cache(
     }
     admin = guild.get_member(World.ADMIN)
     assert admin is not None and admin.guild_permissions.manage_guild
-    assert not guild.get_member(World.MEMBERS[0]).guild_permissions.manage_guild
-    assert guild.get_role(World.ADMIN_ROLE).name == "Admin"
+    assert not _member(guild, World.MEMBERS[0]).guild_permissions.manage_guild
+    admin_role = guild.get_role(World.ADMIN_ROLE)
+    assert admin_role is not None and admin_role.name == "Admin"
     assert guild.default_role.id == G
     assert guild.me.id == World.BOT
     assert guild.chunked and guild.member_count == len(guild.members)
@@ -79,11 +101,11 @@ async def test_member_join_and_leave_are_dispatched(
     waiter = asyncio.ensure_future(discord_client.wait_for("member_join", timeout=2))
     await fake_discord.member_join(G, 3001, "newbie")
     member = await waiter
-    assert member.id == 3001 and discord_client.get_guild(G).get_member(3001) is not None
+    assert member.id == 3001 and _guild(discord_client).get_member(3001) is not None
     waiter = asyncio.ensure_future(discord_client.wait_for("member_remove", timeout=2))
     await fake_discord.member_leave(G, 3001)
     assert (await waiter).id == 3001
-    assert discord_client.get_guild(G).get_member(3001) is None
+    assert _guild(discord_client).get_member(3001) is None
 
 
 async def test_commands_sync_and_are_counted(
@@ -207,7 +229,7 @@ async def test_dm_to_closed_user_is_forbidden_50007(
 async def test_same_nonce_twice_creates_one_message(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    channel = discord_client.get_channel(World.PROMPTS)
+    channel = _channel(discord_client, World.PROMPTS)
     first = await channel.send("daily prompt", nonce="prompt-1000-20250101")
     again = await channel.send("daily prompt", nonce="prompt-1000-20250101")
     other = await channel.send("daily prompt", nonce="prompt-1000-20250102")
@@ -218,7 +240,7 @@ async def test_same_nonce_twice_creates_one_message(
 async def test_allowed_mentions_decide_who_is_pinged(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    channel = discord_client.get_channel(World.GENERAL)
+    channel = _channel(discord_client, World.GENERAL)
     text = f"@everyone <@{World.ADMIN}> <@&{World.PAIRING_ROLE}>"
     await channel.send(text, allowed_mentions=discord.AllowedMentions.none())
     await channel.send(
@@ -239,7 +261,7 @@ async def test_files_are_parsed_from_multipart(
 ) -> None:
     import io
 
-    channel = discord_client.get_channel(World.GENERAL)
+    channel = _channel(discord_client, World.GENERAL)
     sent = await channel.send("export", file=discord.File(io.BytesIO(b'{"a": 1}'), "data.json"))
     [msg] = fake_discord.channel_messages(World.GENERAL)
     assert msg.attachments[0].filename == "data.json" and msg.attachments[0].data == b'{"a": 1}'
@@ -249,14 +271,14 @@ async def test_files_are_parsed_from_multipart(
 async def test_deleted_channel_and_denied_send(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    channel = discord_client.get_channel(World.HELP)
+    channel = _channel(discord_client, World.HELP)
     fake_discord.delete_channel(World.HELP)
     with pytest.raises(discord.NotFound) as info:
         await channel.send("x")
     assert info.value.code == 10003
     fake_discord.deny_send(World.PAIRING)
     with pytest.raises(discord.Forbidden) as denied:
-        await discord_client.get_channel(World.PAIRING).send("x")
+        await _channel(discord_client, World.PAIRING).send("x")
     assert denied.value.code == 50013
 
 
@@ -264,7 +286,7 @@ async def test_global_rate_limit_is_retried_transparently(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
     fake_discord.set_global_rate_limit(3)
-    channel = discord_client.get_channel(World.GENERAL)
+    channel = _channel(discord_client, World.GENERAL)
     sent = await asyncio.gather(*(channel.send(f"m{i}") for i in range(6)))
     assert fake_discord.count_429 >= 1
     assert sorted(m.content for m in fake_discord.channel_messages(World.GENERAL)) == sorted(
@@ -278,7 +300,7 @@ async def test_injected_429_and_500_are_retried(
 ) -> None:
     fake_discord.inject_faults(r"POST /channels/\d+/messages", statuses=[500], count=1)
     fake_discord.inject_429(r"POST /channels/\d+/messages", count=1, retry_after=0.05)
-    await discord_client.get_channel(World.GENERAL).send("persist")
+    await _channel(discord_client, World.GENERAL).send("persist")
     assert [m.content for m in fake_discord.channel_messages(World.GENERAL)] == ["persist"]
     statuses = [r.status for r in fake_discord.requests if r.method == "POST"]
     assert statuses == [500, 429, 200]
@@ -310,7 +332,7 @@ async def test_drop_gateway_reconnects_and_still_dispatches(
 async def test_private_thread_with_member(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    channel = discord_client.get_channel(World.PAIRING)
+    channel = _channel(discord_client, World.PAIRING)
     thread = await channel.create_thread(
         name="Pair: a & b", invitable=False, type=discord.ChannelType.private_thread
     )
@@ -325,7 +347,7 @@ async def test_private_thread_with_member(
 async def test_public_thread_on_message(
     fake_discord: FakeDiscord, discord_client: discord.Client
 ) -> None:
-    post = await discord_client.get_channel(World.PROMPTS).send("Today's prompt")
+    post = await _channel(discord_client, World.PROMPTS).send("Today's prompt")
     thread = await post.create_thread(name="Answers")
     assert thread.id == post.id and thread.type is discord.ChannelType.public_thread
     assert fake_discord.threads[0].parent_id == World.PROMPTS
@@ -444,7 +466,7 @@ async def test_member_requests_by_id_and_by_name_answer_with_their_nonce(
 ) -> None:
     for n in range(1200):
         fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
-    guild = discord_client.get_guild(G)
+    guild = _guild(discord_client)
     wanted = [World.MEMBERS[0], 100_500, 424242]  # the last one is nobody
     found, by_name = await asyncio.gather(  # concurrent: chunks are matched by nonce
         guild.query_members(user_ids=wanted, limit=100, cache=False),
@@ -486,7 +508,7 @@ async def test_list_guild_members_pages_by_id(
 ) -> None:
     for n in range(2500):
         fake_discord.add_member(G, 100_000 + n, f"lurker{n}")
-    guild = discord_client.get_guild(G)
+    guild = _guild(discord_client)
     ids = [m.id async for m in guild.fetch_members(limit=None)]
     assert sorted(ids) == sorted(fake_discord.guilds[G].members) and len(set(ids)) == len(ids)
     assert fake_discord.member_list_requests == 3  # 1,000 per page, in id order

@@ -3,6 +3,7 @@
 import asyncio
 
 import discord
+import discord.http
 
 from bot.edge.ratelimits import throttle_bucket_sweep
 

@@ -227,7 +227,7 @@ def test_lateness_over_a_dst_night_is_real_elapsed_time() -> None:
     now = utc("2026-03-08 16:30")
     due = latest_due_post(now, NEW_YORK, time(7, 30), True)
     assert due == DueSlot(date(2026, 3, 8), utc("2026-03-08 11:30"))
-    assert now - due.due_utc == timedelta(hours=5) < CATCH_UP_WINDOW
+    assert due is not None and now - due.due_utc == timedelta(hours=5) < CATCH_UP_WINDOW
 
 
 # -- pairing rounds -------------------------------------------------------------------------------
