@@ -24,11 +24,13 @@ USAGE = "usage: python -m bot [backup PATH]"
 
 
 def fail(message: str) -> int:
+    """Print a one-line error for the operator; the exit status for a usage or setup error."""
     print(f"kindred: {message}", file=sys.stderr)
     return 2
 
 
 def run(argv: list[str] | None = None) -> int:
+    """The command line: `backup PATH`, or run the bot; the process exit status."""
     args = sys.argv[1:] if argv is None else argv
     # .env in the folder the bot is started from; real environment variables win over it.
     load_dotenv(Path.cwd() / ".env", override=False)

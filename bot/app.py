@@ -49,6 +49,8 @@ def kindred_intents() -> discord.Intents:
 
 
 class Kindred(commands.Bot):
+    """The bot: discord.py's client wired to the core services it is handed."""
+
     def __init__(self, *, settings: Settings, services: Services, **options: Any) -> None:
         # Kindred has no voice features: discord.py's "PyNaCl/davey is not installed" warnings
         # would only alarm an admin reading the start-up log.
@@ -78,6 +80,7 @@ class Kindred(commands.Bot):
         throttle_bucket_sweep(self.http)  # see bot/ratelimits.py: O(buckets) per new channel
 
     async def setup_hook(self) -> None:
+        """Attach the outbox to Discord, load the cogs, mount /admin groups, sync if changed."""
         self.services.outbox.attach(self.transport)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
@@ -116,6 +119,7 @@ class Kindred(commands.Bot):
         return True
 
     async def on_ready(self) -> None:
+        """Reconcile guilds, tell features to catch up, then start the scheduler and outbox."""
         # on_ready fires again after a full reconnect; the guild reconcile is cheap and idempotent.
         await self.services.guilds.reconcile(guild.id for guild in self.guilds)
         # Features that catch up on what happened while Kindred was offline listen to this;
@@ -132,6 +136,7 @@ class Kindred(commands.Bot):
         log.exception("Error in event handler %s", event_method)
 
     async def close(self) -> None:
+        """Stop the background loops before the connection to Discord goes."""
         await self.services.scheduler.stop()
         await self.services.outbox.stop()
         await super().close()
@@ -150,6 +155,7 @@ async def open_services(settings: Settings) -> Services:
 
 
 async def main(settings: Settings) -> None:
+    """Run the bot until it stops, closing the services however it ends."""
     services = await open_services(settings)
     try:
         async with Kindred(settings=settings, services=services) as bot:

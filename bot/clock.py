@@ -24,9 +24,11 @@ class SystemClock:
     """The real clock."""
 
     def now(self) -> datetime:
+        """The real current time, in UTC."""
         return datetime.now(UTC)
 
     async def sleep_until(self, moment: datetime) -> None:
+        """Sleep in real time until `moment` (at once if it has passed)."""
         await asyncio.sleep(max(0.0, (moment - self.now()).total_seconds()))
 
 

@@ -45,6 +45,8 @@ DEFAULT_SIZE_LIMIT = 10 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ExportFile:
+    """One file of an export, with its size so the cog can fit Discord's upload limit."""
+
     filename: str
     path: Path
     size: int
@@ -52,6 +54,8 @@ class ExportFile:
 
 @dataclass(frozen=True, slots=True)
 class GuildExport:
+    """A finished export: its files and what they hold, for the admin's summary."""
+
     files: list[ExportFile]
     rows: int
     tables: int
@@ -59,6 +63,7 @@ class GuildExport:
 
     @property
     def split(self) -> bool:
+        """Whether the export did not fit in one file and was split."""
         return len(self.files) > 1
 
 
@@ -68,6 +73,8 @@ def exported_columns(table: Table) -> list[str]:
 
 
 class GuildExporter:
+    """Writes a guild's rows to JSON files from a consistent snapshot of the database."""
+
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock

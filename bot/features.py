@@ -15,6 +15,8 @@ from .privacy.rules import TableRules
 
 @dataclass(frozen=True, slots=True)
 class FeatureStatus:
+    """One feature's state in a guild, as `/about` and `/admin show` list it."""
+
     name: str  # e.g. "Daily prompts"
     enabled: bool
     channel_id: int | None = None

@@ -25,6 +25,7 @@ PURGE_JOB = "guild.purge"
 
 
 def purge_key(guild_id: int) -> str:
+    """The scheduler key of the job that purges a guild's data after the bot left it."""
     return f"guild.purge:{guild_id}"
 
 
@@ -37,6 +38,8 @@ async def ensure_guild_row(tx: Transaction, guild_id: int, now: datetime) -> Non
 
 
 class GuildService:
+    """A guild's own row: joining, leaving and the delayed purge, and its timezone."""
+
     def __init__(self, db: Database, scheduler: Scheduler, clock: Clock) -> None:
         self._db = db
         self._scheduler = scheduler
@@ -106,6 +109,7 @@ class GuildService:
         return None
 
     async def timezone(self, guild_id: int) -> ZoneInfo:
+        """The guild's timezone for schedules (UTC until set), cached after the first read."""
         zone = self._zones.get(guild_id)
         if zone is None:
             name = await self._db.fetchval(

@@ -14,6 +14,7 @@ class RedactingFormatter(logging.Formatter):
         self._secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:
+        """Format as usual, then replace every secret with `[redacted]`."""
         text = super().format(record)
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
@@ -21,6 +22,7 @@ class RedactingFormatter(logging.Formatter):
 
 
 def setup_logging(level: int, secrets: list[str]) -> None:
+    """Log to stderr with secrets scrubbed, keeping chatty libraries at INFO or above."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", secrets)

@@ -15,6 +15,8 @@ from .guilds import GuildService
 
 @dataclass(frozen=True, slots=True)
 class GuildOverview:
+    """A guild's whole setup for `/admin show`: its timezone and each feature's status."""
+
     timezone: str
     features: list[FeatureStatus]
 
@@ -27,5 +29,6 @@ class GuildOverview:
 async def guild_overview(
     guilds: GuildService, features: Iterable[Feature], guild_id: int
 ) -> GuildOverview:
+    """Gather the guild's timezone and every feature's status for `/admin show`."""
     zone = await guilds.timezone(guild_id)
     return GuildOverview(zone.key, [await f.status(guild_id, None) for f in features])

@@ -35,6 +35,8 @@ RETRY_MAX_SECONDS = 3600.0
 
 @dataclass(frozen=True, slots=True)
 class Job:
+    """A due job as its handler gets it: its key, kind, guild, timing and payload."""
+
     key: str
     kind: str
     guild_id: int | None
@@ -57,6 +59,8 @@ Handler = Callable[[Job], Awaitable[datetime | None]]
 
 
 class Scheduler:
+    """Persisted jobs run once each when due, surviving restarts; the clock is injected."""
+
     def __init__(self, db: Database, clock: Clock, *, concurrency: int = 32) -> None:
         self._db = db
         self._clock = clock
@@ -104,18 +108,22 @@ class Scheduler:
         self._alarm.wake()
 
     async def cancel(self, key: str) -> None:
+        """Forget the job `key`, if any, so it never runs (e.g. prompts paused)."""
         await self._db.execute("DELETE FROM jobs WHERE key = ?", (key,))
         self._alarm.wake()
 
     async def due_at(self, key: str) -> datetime | None:
+        """When the job `key` is next due, or None: for status lines ("next post at")."""
         text = await self._db.fetchval("SELECT due_at FROM jobs WHERE key = ?", (key,))
         return None if text is None else from_db(text)
 
     def start(self) -> None:
+        """Start the loop that runs due jobs; a second call while it runs does nothing."""
         if self._loop_task is None or self._loop_task.done():
             self._loop_task = asyncio.create_task(self._loop(), name="kindred-scheduler")
 
     async def stop(self) -> None:
+        """Cancel the loop and running jobs; an interrupted job stays due and runs after restart."""
         tasks = [t for t in (self._loop_task, *self._running.values()) if t is not None]
         for task in tasks:
             task.cancel()

@@ -20,11 +20,14 @@ MEMBER_SUFFIX = "user_id"
 
 @dataclass(frozen=True, slots=True)
 class Table:
+    """One table of the live schema and its columns, for privacy and export conventions."""
+
     name: str
     columns: tuple[str, ...]
 
     @property
     def guild_scoped(self) -> bool:
+        """Whether the table's rows belong to a guild (it has a `guild_id` column)."""
         return GUILD_COLUMN in self.columns
 
     @property
@@ -53,4 +56,5 @@ def plain(value: Any) -> Any:
 
 
 def plain_row(row: Row) -> dict[str, Any]:
+    """A row as a JSON-ready dict (for exports and a member's copy of their data)."""
     return {key: plain(row[key]) for key in row.keys()}

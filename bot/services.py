@@ -25,6 +25,8 @@ from .scheduler import Scheduler
 
 @dataclass(frozen=True, slots=True)
 class Services:
+    """Every core service, built once and handed to the bot, so cogs get them injected."""
+
     db: Database
     scheduler: Scheduler
     clock: Clock
@@ -45,6 +47,7 @@ class Services:
 
 
 def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services:
+    """Wire the core services around one database, scheduler and clock."""
     # Every message any feature sends goes through the one outbox (bot/outbox).
     outbox = Outbox(db, clock)
     guilds = GuildService(db, scheduler, clock)

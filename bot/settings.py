@@ -27,6 +27,8 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The validated settings the bot runs with (token, database, log level, rate limit)."""
+
     token: str
     database: DatabaseConfig
     log_level: int

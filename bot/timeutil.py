@@ -20,4 +20,5 @@ def from_db(text: str) -> datetime:
 
 
 def maybe_from_db(text: str | None) -> datetime | None:
+    """`from_db` for nullable columns: None stays None."""
     return None if text is None else from_db(text)

@@ -32,7 +32,10 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
     @overload
     def __getitem__(self, key: int, /) -> Any: ...
-    def keys(self) -> Iterable[str]: ...
+    def keys(self) -> Iterable[str]:
+        """Column names in select order, so a row can become a dict (exports, payloads)."""
+        ...
+
     def __iter__(self) -> Iterator[Any]: ...
     def __len__(self) -> int: ...
 
@@ -41,10 +44,12 @@ class Reads(abc.ABC):
     """Reads, on the database or inside a transaction."""
 
     @abc.abstractmethod
-    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query, for results small enough to hold (else `Snapshot.chunks`)."""
 
     @abc.abstractmethod
-    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None: for lookups by key and single aggregates."""
 
     @abc.abstractmethod
     async def fetchval(self, sql: str, params: Params = ()) -> Any:
@@ -60,7 +65,8 @@ class Transaction(Reads):
         """Run one statement; the number of rows it changed."""
 
     @abc.abstractmethod
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> None: ...
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement once per parameter set inside this transaction (bulk writes)."""
 
     @abc.abstractmethod
     async def executescript(self, script: str) -> None:
@@ -96,7 +102,8 @@ class Database(Reads):
         return await PostgresDatabase.connect(config)
 
     @abc.abstractmethod
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release the connections at shutdown, after the loops that write have stopped."""
 
     @abc.abstractmethod
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Transaction]:
@@ -134,7 +141,8 @@ class Database(Reads):
         """Every Kindred table (name -> its columns in order), read from the live schema."""
 
     @abc.abstractmethod
-    def snapshot(self) -> contextlib.AbstractAsyncContextManager[Snapshot]: ...
+    def snapshot(self) -> contextlib.AbstractAsyncContextManager[Snapshot]:
+        """A consistent read-only view for long reads (exports) that must not block writers."""
 
     @abc.abstractmethod
     async def backup_to(self, target: Path) -> None:
@@ -150,6 +158,7 @@ class KeyedLocks:
 
     @contextlib.asynccontextmanager
     async def hold(self, key: int) -> AsyncIterator[None]:
+        """Hold `key`'s lock for the block; the lock is dropped when its last user leaves."""
         lock, users = self._locks.get(key, (None, 0))
         if lock is None:
             lock = asyncio.Lock()

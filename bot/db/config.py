@@ -21,10 +21,12 @@ class SqliteConfig:
 
     @property
     def display(self) -> str:
+        """The file's path, for log lines and error messages (nothing in it to hide)."""
         return str(self.path)
 
     @property
     def secret(self) -> None:
+        """None: a SQLite path carries no password for logging to scrub."""
         return None
 
 

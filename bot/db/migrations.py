@@ -27,6 +27,8 @@ _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)(\.pg)?\.sql$")
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    """One numbered migration script for one backend, as read from the migrations folder."""
+
     version: int
     name: str
     sql: str

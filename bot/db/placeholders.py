@@ -23,6 +23,8 @@ class PlaceholderError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Translated:
+    """A statement rewritten to PostgreSQL's `$n` placeholders, with how to bind its params."""
+
     sql: str
     # For `:name` statements, the name bound to each `$n` in order; None for `?` statements.
     names: tuple[str, ...] | None

@@ -87,18 +87,23 @@ class _PostgresReads:
 
 
 class PostgresTransaction(_PostgresReads, Transaction):
+    """The writer's handle: one pooled connection inside one PostgreSQL transaction."""
+
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
+        """Translate placeholders, run, and parse the count from the command tag."""
         statement = translate(sql)
         return _count(await self._conn.execute(statement.sql, *statement.bind(params)))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Bulk writes through asyncpg's executemany with translated placeholders."""
         statement = translate(sql)
         await self._conn.executemany(statement.sql, [statement.bind(row) for row in rows])
 
     async def executescript(self, script: str) -> None:
+        """Send the script unparameterised, so asyncpg runs all its statements."""
         # Without parameters asyncpg uses the simple protocol, which runs several statements.
         await self._conn.execute(script)
 
@@ -159,6 +164,8 @@ class _AdvisoryLocks:
 
 
 class PostgresDatabase(_PostgresReads, Database):
+    """`Database` on a PostgreSQL server: an asyncpg pool, advisory locks across processes."""
+
     backend = "postgres"
     skip_locked = "FOR UPDATE SKIP LOCKED"
 
@@ -198,6 +205,7 @@ class PostgresDatabase(_PostgresReads, Database):
         return db
 
     async def close(self) -> None:
+        """Drop the advisory-lock connection, then the pool (terminated after 10 s)."""
         await self._advisory.close()
         try:
             await asyncio.wait_for(self._pool.close(), 10)
@@ -206,15 +214,18 @@ class PostgresDatabase(_PostgresReads, Database):
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
+        """Take the writers' lock and a pooled connection, and run one transaction."""
         async with self._write_lock, self._pool.acquire() as conn, conn.transaction():
             yield PostgresTransaction(conn)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
+        """One statement on the pool under the writers' lock; count from the command tag."""
         statement = translate(sql)
         async with self._write_lock:
             return _count(await self._pool.execute(statement.sql, *statement.bind(params)))
 
     async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """One `INSERT ... RETURNING` under the writers' lock; refuses SQL without RETURNING."""
         if not _returns_rows(sql):
             raise DatabaseError(f"insert() needs 'INSERT ... RETURNING <id>': {sql!r}")
         statement = translate(sql)
@@ -223,6 +234,7 @@ class PostgresDatabase(_PostgresReads, Database):
 
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:
+        """The guild's asyncio lock, then its advisory lock so other processes wait too."""
         async with self._guild_locks.hold(guild_id):
             await self._advisory.acquire(guild_id)
             try:
@@ -232,6 +244,7 @@ class PostgresDatabase(_PostgresReads, Database):
 
     @contextlib.asynccontextmanager
     async def schema_lock(self) -> AsyncIterator[None]:
+        """A blocking advisory lock: processes starting together migrate one at a time."""
         # Blocking is right here: a second process starting now should wait for the first's
         # migrations, then find nothing left to do.
         async with self._pool.acquire() as conn:
@@ -244,11 +257,13 @@ class PostgresDatabase(_PostgresReads, Database):
                 )
 
     async def schema_version(self) -> int:
+        """The highest version in `schema_migrations` (0 when the table is absent)."""
         if not await self.fetchval("SELECT to_regclass(?) IS NOT NULL", (VERSION_TABLE,)):
             return 0
         return int(await self.fetchval(f"SELECT COALESCE(MAX(version), 0) FROM {VERSION_TABLE}"))
 
     async def set_schema_version(self, tx: Transaction, version: int, name: str) -> None:
+        """Add the migration to `schema_migrations`, creating it on first use."""
         await tx.execute(
             f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} ("
             "version BIGINT PRIMARY KEY, name TEXT NOT NULL, "
@@ -259,6 +274,7 @@ class PostgresDatabase(_PostgresReads, Database):
         )
 
     async def table_columns(self) -> dict[str, tuple[str, ...]]:
+        """The current schema's base tables from information_schema, except `schema_migrations`."""
         rows = await self.fetchall(
             "SELECT c.table_name, c.column_name FROM information_schema.columns AS c "
             "JOIN information_schema.tables AS t "

@@ -63,16 +63,21 @@ class _SqliteReads:
 
 
 class SqliteTransaction(_SqliteReads, Transaction):
+    """The writer's handle inside one IMMEDIATE transaction on the shared connection."""
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; its count also answers `.rowcount`/`.lastrowid` (transitional)."""
         return _LegacyCount(await self._conn.execute(sql, params))
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Bulk writes through sqlite3's executemany, inside the open transaction."""
         await self._conn.executemany(sql, rows)
 
     async def executescript(self, script: str) -> None:
+        """Run a script statement by statement, never sqlite3's COMMIT-first way."""
         # executescript would COMMIT first; run statements one by one to stay in the transaction.
         for statement in split_sql(script):
             await self._conn.execute(statement)
@@ -89,6 +94,8 @@ class _SqliteSnapshot(Snapshot):
 
 
 class SqliteDatabase(_SqliteReads, Database):
+    """`Database` on one SQLite file: one connection, writers queued on an asyncio lock."""
+
     backend = "sqlite"
     skip_locked = ""
 
@@ -145,6 +152,7 @@ class SqliteDatabase(_SqliteReads, Database):
             raise sqlite3.DatabaseError(f"integrity check failed: {(lines or [result])[0]}")
 
     async def close(self) -> None:
+        """Close the one shared connection (SQLite checkpoints the WAL as it closes)."""
         await self._conn.close()
 
     @contextlib.asynccontextmanager
@@ -170,6 +178,7 @@ class SqliteDatabase(_SqliteReads, Database):
             return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """One INSERT under the writers' lock; the RETURNING id, else the cursor's lastrowid."""
         async with self._write_lock:
             cursor = await self._conn.execute(sql, params)
             rows = list(await cursor.fetchall())
@@ -181,22 +190,27 @@ class SqliteDatabase(_SqliteReads, Database):
 
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:
+        """An in-process asyncio lock only: one process owns a SQLite file."""
         async with self._guild_locks.hold(guild_id):
             yield
 
     @contextlib.asynccontextmanager
     async def schema_lock(self) -> AsyncIterator[None]:
+        """Nothing to take: one process per file; the migration transaction serialises."""
         # One process per SQLite file; each migration's IMMEDIATE transaction does the rest.
         yield
 
     async def schema_version(self) -> int:
+        """SQLite keeps the applied version in `PRAGMA user_version`."""
         return int(await self.fetchval("PRAGMA user_version"))
 
     async def set_schema_version(self, tx: Transaction, version: int, name: str) -> None:
+        """Set `PRAGMA user_version` inside the migration's transaction."""
         # PRAGMA cannot take parameters; the version is an int we produced.
         await tx.execute(f"PRAGMA user_version = {int(version)}")
 
     async def table_columns(self) -> dict[str, tuple[str, ...]]:
+        """Tables from `sqlite_master`, columns from `pragma_table_info`, in order."""
         names = await self.fetchall(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
             "ORDER BY name"

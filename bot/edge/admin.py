@@ -32,4 +32,5 @@ class AdminGroup(app_commands.Group):
     """A subgroup of `/admin` (e.g. `/admin prompts`); Kindred mounts it under `/admin`."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Let only members with Manage Server run the group's commands."""
         return require_manage_guild(interaction)

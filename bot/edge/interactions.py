@@ -91,4 +91,5 @@ class KindredTree(app_commands.CommandTree):
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
+        """Turn any app-command error into an ephemeral reply; no traceback reaches a user."""
         await render_error(interaction, error)

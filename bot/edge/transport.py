@@ -107,12 +107,14 @@ class DiscordTransport:
         self.renderers[kind] = renderer
 
     def unregister(self, *kinds: str) -> None:
+        """Forget the renderers of `kinds` (a cog calls this when it unloads)."""
         for kind in kinds:
             self.renderers.pop(kind, None)
 
     # -- Transport ---------------------------------------------------------------------------
 
     async def deliver(self, row: OutboxRow) -> Outcome:
+        """Send, edit or open what the row's renderer describes, with the row's nonce."""
         try:
             match self._render(row):
                 case Post() as post:
@@ -131,6 +133,7 @@ class DiscordTransport:
             return classify(exc, row)
 
     async def find_delivered(self, row: OutboxRow, since: datetime) -> Outcome | None:
+        """Read back the target after `since` for the bot's own copy of the row."""
         try:
             match self._render(row):
                 case Post() as post:

@@ -134,6 +134,7 @@ class BoardReader(LedgerPart):
     # ------------------------------------------------------------------ Feature
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
+        """The ledger's line in `/about` and `/admin show`: open asks, channel problems."""
         channel_id = await self.channel(guild_id)
         open_asks = await self._db.fetchval(
             "SELECT COUNT(*) FROM helpdesk_asks WHERE guild_id = ? AND status = 'open'",

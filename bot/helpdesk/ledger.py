@@ -72,6 +72,7 @@ class HelpdeskService:
     # ------------------------------------------------------------------ settings
 
     async def set_channel(self, guild_id: int, channel_id: int | None) -> None:
+        """Set (or clear, with None) the channel where new asks are posted."""
         await self._guilds.joined(guild_id)
         await self._db.execute(
             "INSERT INTO helpdesk_guilds (guild_id, channel_id) VALUES (?, ?) "

@@ -29,6 +29,7 @@ _MAX_STEPS_PER_RUN = 3
 
 
 def ask_job_key(ask_id: int) -> str:
+    """The scheduler key of an ask's lifecycle job (bump, review, expiry)."""
     return f"{ASK_JOB}:{ask_id}"
 
 
@@ -45,6 +46,7 @@ class AskLifecycle:
         scheduler.register(ASK_JOB, self._run_ask_job)
 
     async def state(self, ask_id: int) -> AskState | None:
+        """The ask as its lifecycle rules need it (status, timings, helped), or None."""
         row = await self._db.fetchone(
             """
             SELECT a.*, EXISTS (

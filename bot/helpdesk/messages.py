@@ -89,6 +89,7 @@ class LedgerMessages:
         await self._outbox.send_now([i for i in ids if i is not None])
 
     def wake(self) -> None:
+        """Tell the outbox runner that rows were enqueued, once their transaction committed."""
         self._outbox.wake()
 
     # -- outcomes ----------------------------------------------------------------------------

@@ -55,20 +55,26 @@ def parse_request_id(raw: str | None) -> RequestRef:
 
 
 def ask_ref(number: int) -> str:
+    """The id members see for ask `number` (`A12`)."""
     return f"{ASK_PREFIX}{number}"
 
 
 def offer_ref(number: int) -> str:
+    """The id members see for offer `number` (`O13`)."""
     return f"{OFFER_PREFIX}{number}"
 
 
 class OfferStatus(StrEnum):
+    """Where an offer stands: open to routing DMs, or withdrawn by its helper."""
+
     OPEN = "open"
     WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
 class Ask:
+    """A member's request for help on a topic, as the ledger and its messages see it."""
+
     ask_id: int  # the row id, internal
     guild_id: int
     number: int  # the per-guild number members see
@@ -80,13 +86,16 @@ class Ask:
 
     @property
     def ref(self) -> str:
+        """The id members see and type (`A12`)."""
         return ask_ref(self.number)
 
     @property
     def is_open(self) -> bool:
+        """Whether the ask still takes help and lifecycle messages."""
         return self.status == AskStatus.OPEN
 
     def payload(self) -> dict[str, Any]:
+        """The ask as JSON-ready values, to travel inside an outbox message's payload."""
         return {
             "ask_id": self.ask_id,
             "guild_id": self.guild_id,
@@ -100,6 +109,7 @@ class Ask:
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Ask:
+        """The ask back from an outbox payload, as it was when the message was decided."""
         return cls(
             p["ask_id"],
             p["guild_id"],
@@ -114,6 +124,8 @@ class Ask:
 
 @dataclass(frozen=True, slots=True)
 class Offer:
+    """A member's standing offer to help on a topic; open asks on it are routed to them."""
+
     offer_id: int
     guild_id: int
     number: int
@@ -125,11 +137,14 @@ class Offer:
 
     @property
     def ref(self) -> str:
+        """The id members see and type (`O13`)."""
         return offer_ref(self.number)
 
 
 @dataclass(frozen=True, slots=True)
 class AskCreated:
+    """What /ask tells the asker: their ask, how many helpers were told, where it was posted."""
+
     ask: Ask
     helpers_notified: int  # routing DMs claimed (sent now, or resent after a restart)
     posted_to_channel_id: int | None
@@ -137,6 +152,8 @@ class AskCreated:
 
 @dataclass(frozen=True, slots=True)
 class OfferRecorded:
+    """What /offer tells the helper: the offer, whether it replaced one, open asks on it."""
+
     offer: Offer
     updated: bool  # True: an open offer on this topic existed and its details were replaced
     open_asks: int  # open asks on the topic right now, so the helper knows where to look
@@ -144,6 +161,8 @@ class OfferRecorded:
 
 @dataclass(frozen=True, slots=True)
 class HelpOffered:
+    """The outcome of an "I can help" press, so a repeat press is not announced twice."""
+
     ask: Ask
     first_time: bool  # False: this helper had already pressed "I can help" on this ask
 
@@ -161,6 +180,8 @@ class Closed:
 
 @dataclass(frozen=True, slots=True)
 class BoardEntry:
+    """One open ask or offer as a line of `/board`."""
+
     kind: RequestKind
     ref: str
     topic: str
@@ -171,6 +192,8 @@ class BoardEntry:
 
 @dataclass(frozen=True, slots=True)
 class BoardPage:
+    """One page of `/board`, with what the paging buttons and the footer need."""
+
     entries: tuple[BoardEntry, ...]
     page: int  # 0-based, clamped to the pages that exist
     pages: int  # at least 1
@@ -180,6 +203,8 @@ class BoardPage:
 
 @dataclass(frozen=True, slots=True)
 class TopicCounts:
+    """One topic's asks and offers by status, a row of the admin report."""
+
     topic: str
     asks: dict[str, int]  # AskStatus value -> count (every status present, zeros included)
     offers: dict[str, int]  # OfferStatus value -> count
@@ -187,6 +212,8 @@ class TopicCounts:
 
 @dataclass(frozen=True, slots=True)
 class HelpdeskReport:
+    """The admin report: counts per topic and the topics whose asks no one offers."""
+
     topics: tuple[TopicCounts, ...]  # topics with any ask or offer, alphabetically
     asks_without_offers: tuple[str, ...]  # topics with open asks and no open offer
 
@@ -203,6 +230,7 @@ class MessageKind(StrEnum):
 
     @property
     def outbox_kind(self) -> str:
+        """The outbox kind for rows of this message kind (`helpdesk.<value>`)."""
         return f"helpdesk.{self.value}"
 
 
@@ -224,6 +252,7 @@ class Outgoing:
     closer_user_id: int | None  # THANKS: who resolved the ask (owner or admin)
 
     def payload(self) -> dict[str, Any]:
+        """The message as the JSON payload of its outbox row."""
         return {
             "kind": str(self.kind),
             "ask": self.ask.payload(),
@@ -236,6 +265,7 @@ class Outgoing:
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Outgoing:
+        """The message back from its outbox row, for the cog to render."""
         return cls(
             MessageKind(p["kind"]),
             Ask.from_payload(p["ask"]),

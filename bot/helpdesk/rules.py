@@ -211,6 +211,7 @@ class AskState:
 
     @property
     def is_open(self) -> bool:
+        """Whether the ask is still open, so its lifecycle jobs still apply."""
         return self.status == AskStatus.OPEN
 
     @property

@@ -39,6 +39,7 @@ OFFER_FROM = "helpdesk_offers o JOIN helpdesk_topics t ON t.topic_id = o.topic_i
 
 
 def ask_from_row(row: Row) -> Ask:
+    """A `helpdesk_asks` row as the `Ask` the ledger works with."""
     return Ask(
         ask_id=row["ask_id"],
         guild_id=row["guild_id"],
@@ -52,6 +53,7 @@ def ask_from_row(row: Row) -> Ask:
 
 
 def offer_from_row(row: sqlite3.Row) -> Offer:
+    """A `helpdesk_offers` row as the `Offer` the ledger works with."""
     return Offer(
         offer_id=row["offer_id"],
         guild_id=row["guild_id"],
@@ -77,6 +79,7 @@ class LedgerPart:
         self.lifecycle = lifecycle
 
     async def channel(self, guild_id: int) -> int | None:
+        """The guild's help channel, or None when asks reach helpers by DM only."""
         return await self._db.fetchval(
             "SELECT channel_id FROM helpdesk_guilds WHERE guild_id = ?", (guild_id,)
         )
@@ -134,6 +137,7 @@ class LedgerPart:
         return found
 
     async def find_ask(self, guild_id: int, number: int) -> Ask:
+        """The guild's ask `number`, or a `UserError` naming the id that was not found."""
         found = await self._find(guild_id, RequestRef(number, "ask"))
         assert isinstance(found, Ask)
         return found

@@ -56,6 +56,7 @@ class OutboxRow:
 
     @classmethod
     def from_db(cls, row: Row) -> OutboxRow:
+        """An `outbox` table row as the value the runner and the transport work with."""
         return cls(
             id=row["id"],
             guild_id=row["guild_id"],
@@ -80,6 +81,7 @@ class OutboxRow:
 
     @property
     def finished(self) -> bool:
+        """Whether the row is in a final state and will never be sent again."""
         return self.state in FINISHED
 
 

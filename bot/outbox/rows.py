@@ -208,6 +208,7 @@ class OutboxRows:
         )
 
     async def fetch(self, ids: Sequence[int]) -> list[OutboxRow]:
+        """The rows with these ids, in id order (missing ids are left out)."""
         if not ids:
             return []
         rows = await self._db.fetchall(
@@ -235,5 +236,6 @@ class OutboxRows:
         return {row["dedupe_key"]: row["state"] for row in rows}
 
     async def by_key(self, key: str) -> OutboxRow | None:
+        """The row with this dedupe key, or None."""
         row = await self._db.fetchone("SELECT * FROM outbox WHERE dedupe_key = ?", (key,))
         return None if row is None else OutboxRow.from_db(row)

@@ -186,10 +186,12 @@ class Outbox:
         return await self._rows.fetch(wanted)
 
     async def row(self, row_id: int) -> OutboxRow | None:
+        """One outbox row by id, or None: where that message stands now."""
         rows = await self._rows.fetch([row_id])
         return rows[0] if rows else None
 
     async def by_key(self, key: str) -> OutboxRow | None:
+        """The outbox row with dedupe key `key`, or None if it was never enqueued."""
         return await self._rows.by_key(key)
 
     async def states(self, reader: Database | Transaction, keys: Sequence[str]) -> dict[str, str]:

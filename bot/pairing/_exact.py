@@ -29,6 +29,7 @@ _FALLBACK_EDGES = 200_000
 
 
 def blossom(n: int, edges: Edges, weights: list[int]) -> np.ndarray:
+    """Maximum-cardinality, maximum-weight matching: each position's mate, or -1."""
     graph = rx.PyGraph(multigraph=False)
     graph.add_nodes_from(range(n))
     graph.add_edges_from(zip(edges.u.tolist(), edges.v.tolist(), range(len(edges)), strict=True))

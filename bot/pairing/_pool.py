@@ -153,9 +153,11 @@ class Pool:
     # ---- per-edge features ------------------------------------------------------------------
 
     def code(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """One integer per unordered pair of positions, to look pairs up in sorted arrays."""
         return np.minimum(u, v).astype(np.int64) * self.n + np.maximum(u, v)
 
     def is_blocked(self, codes: np.ndarray) -> np.ndarray:
+        """Whether each pair code is a pair that must never be matched (an avoid)."""
         return member(self.blocked_codes, codes)
 
     def age(self, codes: np.ndarray) -> np.ndarray:
@@ -196,6 +198,7 @@ class Pool:
         return total
 
     def features(self, u: np.ndarray, v: np.ndarray) -> Edges:
+        """The scoring features of each candidate pair (u[i], v[i]) for the engine."""
         codes = self.code(u, v)
         age = self.age(codes)
         overlap = self.overlap(u, v)
@@ -272,6 +275,7 @@ def unique(arr: np.ndarray) -> np.ndarray:
 
 
 def member(sorted_arr: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Vectorised `x in sorted_arr` for each element of `x` (binary search)."""
     if not len(sorted_arr):
         return np.zeros(len(x), dtype=bool)
     pos = np.minimum(np.searchsorted(sorted_arr, x), len(sorted_arr) - 1)

@@ -18,10 +18,12 @@ MAX_PAUSE_WEEKS = 12
 
 
 def round_job_key(guild_id: int) -> str:
+    """The scheduler key of a guild's next-round job (one per guild)."""
     return f"{ROUND_JOB}:{guild_id}"
 
 
 def checkin_job_key(round_id: int) -> str:
+    """The scheduler key of a round's mid-round check-in job (one per round)."""
     return f"{CHECKIN_JOB}:{round_id}"
 
 

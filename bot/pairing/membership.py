@@ -46,6 +46,7 @@ class Membership:
             return cursor.rowcount == 1
 
     async def leave(self, guild_id: int, user_id: int) -> None:
+        """Opt a member out of future rounds; a `UserError` if they were not in."""
         changed = await self._db.execute(
             "DELETE FROM pairing_members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
         )
@@ -66,6 +67,7 @@ class Membership:
         return until
 
     async def resume_member(self, guild_id: int, user_id: int) -> None:
+        """End a member's pause early; a `UserError` if they were not paused."""
         changed = await self._db.execute(
             "UPDATE pairing_members SET paused_until = NULL "
             "WHERE guild_id = ? AND user_id = ? AND paused_until > ?",
@@ -89,6 +91,7 @@ class Membership:
             return cursor.rowcount == 1
 
     async def unavoid(self, guild_id: int, user_id: int, other_user_id: int) -> None:
+        """Allow pairing with a member again; a `UserError` if they were not avoided."""
         changed = await self._db.execute(
             "DELETE FROM pairing_blocks WHERE guild_id = ? AND user_id = ? AND blocked_user_id = ?",
             (guild_id, user_id, other_user_id),
@@ -97,6 +100,7 @@ class Membership:
             raise UserError("You were not avoiding that member; nothing changed.")
 
     async def member_status(self, guild_id: int, user_id: int) -> MemberStatus:
+        """Where a member stands in pairing, for `/pair status` (only they see it)."""
         row = await self._db.fetchone(
             "SELECT paused_until FROM pairing_members WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),

@@ -38,10 +38,12 @@ MEMBER_MESSAGE_LIFETIME = timedelta(days=3)
 
 
 def intro_key(round_id: int, user_id: int) -> str:
+    """The outbox dedupe key of a member's intro in a round (one per member and round)."""
     return f"{INTRO_KIND}:{round_id}:{user_id}"
 
 
 def thread_key(group_id: int) -> str:
+    """The outbox dedupe key of a group's private fallback thread (one per group)."""
     return f"{THREAD_KIND}:{group_id}"
 
 

@@ -38,6 +38,8 @@ class DiscordUnavailable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PairingSettings:
+    """A guild's round schedule as an admin set it: channel, role, cadence, time, pause."""
+
     guild_id: int
     channel_id: int
     role_id: int | None
@@ -65,10 +67,12 @@ class Intro:
     starter: str
 
     def payload(self) -> dict[str, Any]:
+        """The intro as the JSON payload of its outbox row."""
         return _payload(self)
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Intro:
+        """The intro back from its outbox row, for the cog to render."""
         return cls(
             p["round_id"],
             p["guild_id"],
@@ -82,16 +86,20 @@ class Intro:
 
 @dataclass(frozen=True, slots=True)
 class CheckIn:
+    """The mid-round DM asking one member whether their group has met."""
+
     round_id: int
     guild_id: int
     user_id: int
     partner_ids: tuple[int, ...]
 
     def payload(self) -> dict[str, Any]:
+        """The check-in as the JSON payload of its outbox row."""
         return _payload(self)
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> CheckIn:
+        """The check-in back from its outbox row, for the cog to render."""
         return cls(p["round_id"], p["guild_id"], p["user_id"], tuple(p["partner_ids"]))
 
 
@@ -107,10 +115,12 @@ class Notice:
     departed_user_id: int  # who left the guild
 
     def payload(self) -> dict[str, Any]:
+        """The notice as the JSON payload of its outbox row."""
         return _payload(self)
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Notice:
+        """The notice back from its outbox row, for the cog to render."""
         return cls(
             p["round_id"],
             p["guild_id"],
@@ -133,10 +143,12 @@ class Announcement:
     checkin_at: datetime
 
     def payload(self) -> dict[str, Any]:
+        """The announcement as the JSON payload of its outbox row."""
         return {**_payload(self), "checkin_at": to_db(self.checkin_at)}
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Announcement:
+        """The announcement back from its outbox row, for the cog to render."""
         return cls(
             p["round_id"],
             p["guild_id"],
@@ -161,6 +173,8 @@ class Presence(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class MemberStatus:
+    """What `/pair status` shows a member about themselves: opt-in, pause, partners, next round."""
+
     opted_in: bool
     paused_until: datetime | None
     partner_ids: tuple[int, ...]
@@ -181,6 +195,8 @@ class RoundPlan:
 
 @dataclass(frozen=True, slots=True)
 class StartedRound:
+    """The outcome of starting a round, telling a new round from a slot's existing one."""
+
     round_id: int
     created: bool  # False: this slot's round already existed
     plan: RoundPlan
@@ -188,6 +204,8 @@ class StartedRound:
 
 @dataclass(frozen=True, slots=True)
 class Undelivered:
+    """A member a round's message could not reach (DMs closed, no thread), for admins."""
+
     round_id: int
     user_id: int
     kind: str
@@ -195,6 +213,8 @@ class Undelivered:
 
 @dataclass(frozen=True, slots=True)
 class PairingStats:
+    """The figures of `/admin pairing stats`: rounds, groups, check-in answers, failures."""
+
     rounds: int
     pairs: int
     trios: int
@@ -208,5 +228,7 @@ class PairingStats:
 
 @dataclass(frozen=True, slots=True)
 class CheckinAck:
+    """The outcome of a check-in button press, so a repeated answer is acknowledged as such."""
+
     answer: Answer
     changed: bool  # False: the same answer was already stored

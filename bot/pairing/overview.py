@@ -32,6 +32,7 @@ class PairingOverview:
         self._membership = membership
 
     async def stats(self, guild_id: int) -> PairingStats:
+        """The figures for `/admin pairing stats`, from rounds, groups and answers."""
         rounds = await self._db.fetchone(
             "SELECT COUNT(*) AS n, MAX(started_at) AS last FROM pairing_rounds WHERE guild_id = ?",
             (guild_id,),
@@ -70,6 +71,7 @@ class PairingOverview:
         )
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
+        """Pairing's line in `/about` and `/admin show`: schedule, next round, opt-in."""
         settings = await self._schedule.settings(guild_id)
         mine = ""
         if user_id is not None:

@@ -131,6 +131,7 @@ class Rounds:
         )
 
     async def preview(self, guild_id: int) -> RoundPlan:
+        """The groups a round would have now, for admins; nothing is stored or sent."""
         try:
             return await self.plan(guild_id, round_seed(guild_id, "preview"))
         except DiscordUnavailable:
@@ -154,6 +155,7 @@ class Rounds:
         return started
 
     async def round_job(self, job: Job) -> datetime | None:
+        """Scheduler handler: start this slot's round (skipped if long overdue); the next slot."""
         assert job.guild_id is not None
         now = self._clock.now()
         # A retried job has moved on by its backoff; the slot it serves is still the last

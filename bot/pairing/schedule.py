@@ -29,6 +29,7 @@ class RoundSchedule:
         self._guilds = guilds
 
     async def settings(self, guild_id: int) -> PairingSettings | None:
+        """The guild's round schedule, or None before an admin set one up."""
         row = await self._db.fetchone(
             "SELECT * FROM pairing_settings WHERE guild_id = ?", (guild_id,)
         )

@@ -61,6 +61,7 @@ class MemberData:
 
     @property
     def empty(self) -> bool:
+        """Whether Kindred holds nothing about the member in this guild."""
         return not self.records
 
     def summary(self) -> list[str]:
@@ -91,6 +92,7 @@ class ErasureReport:
 
     @property
     def total(self) -> int:
+        """How many rows were touched, deleted and anonymised together."""
         return sum(self.deleted.values()) + sum(self.anonymised.values())
 
 

@@ -35,7 +35,9 @@ def purge_key(guild_id: int, user_id: int) -> str:
 class MemberDeparture(Protocol):
     """A feature that reacts at once when a member leaves (e.g. close their open asks)."""
 
-    async def member_left(self, guild_id: int, user_id: int) -> object: ...
+    async def member_left(self, guild_id: int, user_id: int) -> object:
+        """Wind down the member's live part of the feature as soon as they leave."""
+        ...
 
 
 class Departures:

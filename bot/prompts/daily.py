@@ -56,6 +56,7 @@ EMPTY_POOL = "the pool is empty; add prompts with /admin prompts add or import"
 
 
 def post_key(post_id: int) -> str:
+    """The outbox dedupe key of one prompt post, so a post is sent at most once."""
     return f"{POST_KIND}:{post_id}"
 
 
@@ -66,6 +67,8 @@ def _insert_sql(values: dict[str, object]) -> str:
 
 
 class DailyPoster:
+    """Posts each guild's daily prompt once per day, catching up days missed while down."""
+
     def __init__(
         self,
         db: Database,
@@ -92,6 +95,7 @@ class DailyPoster:
         )
 
     async def daily_job(self, job: Job) -> datetime | None:
+        """Scheduler handler: post every slot due since the last run; returns the next post time."""
         assert job.guild_id is not None
         settings = await self._schedule.settings(job.guild_id)
         if settings is None or settings.paused:
@@ -280,6 +284,7 @@ class DailyPoster:
         )
 
     async def post(self, post_id: int) -> PromptPost:
+        """The stored record of post `post_id` as it stands now (after a send: its outcome)."""
         row = await self._db.fetchone("SELECT * FROM prompt_posts WHERE id = ?", (post_id,))
         assert row is not None
         return post_from_row(row)

@@ -39,6 +39,8 @@ LIST_PAGE_SIZE = 15
 
 @dataclass(frozen=True, slots=True)
 class PoolPrompt:
+    """One prompt of a guild's pool (built-in or custom) as the list and the rotation see it."""
+
     prompt_id: str
     text: str
     theme: str
@@ -49,6 +51,8 @@ class PoolPrompt:
 
 @dataclass(frozen=True, slots=True)
 class PoolPage:
+    """One page of `/admin prompts list`, with the pool's totals for its footer."""
+
     entries: list[PoolPrompt]
     page: int  # 1-based
     pages: int
@@ -59,6 +63,8 @@ class PoolPage:
 
 @dataclass(frozen=True, slots=True)
 class Removal:
+    """What `/admin prompts remove` did: hid a built-in or deleted a custom prompt."""
+
     prompt_id: str
     text: str
     hidden: bool  # True: a built-in was hidden; False: a custom prompt was deleted
@@ -66,12 +72,16 @@ class Removal:
 
 @dataclass(frozen=True, slots=True)
 class PoolDuplicate:
+    """An imported line whose prompt the pool already has, so the admin sees which."""
+
     line_no: int
     existing_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
+    """What an import did, line by line: added, duplicates (in file, in pool), rejected."""
+
     added: list[str] = field(default_factory=list)  # new prompt ids
     duplicates_in_file: list[InFileDuplicate] = field(default_factory=list)
     duplicates_in_pool: list[PoolDuplicate] = field(default_factory=list)
@@ -123,6 +133,8 @@ _CLAIM_STATE = f"""
 
 
 class PromptPool:
+    """Reads and writes a guild's prompt pool: customs, hidden built-ins, cycle usage."""
+
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
@@ -130,6 +142,7 @@ class PromptPool:
     # -- reading ---------------------------------------------------------------------------------
 
     async def hidden_ids(self, guild_id: int, tx: Transaction | None = None) -> set[str]:
+        """The built-ins an admin removed from this guild's pool."""
         reader = tx or self._db
         rows = await reader.fetchall(
             "SELECT prompt_id FROM hidden_prompts WHERE guild_id = ?", (guild_id,)
@@ -137,6 +150,7 @@ class PromptPool:
         return {row["prompt_id"] for row in rows}
 
     async def customs(self, guild_id: int, tx: Transaction | None = None) -> list[PoolPrompt]:
+        """The guild's own prompts, oldest first."""
         reader = tx or self._db
         rows = await reader.fetchall(
             "SELECT id, text FROM custom_prompts WHERE guild_id = ? ORDER BY id", (guild_id,)

@@ -13,11 +13,14 @@ DAILY_JOB = "prompts.daily"
 
 
 def daily_key(guild_id: int) -> str:
+    """The scheduler key of a guild's daily-post job (one per guild)."""
     return f"prompts.daily:{guild_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class PromptSettings:
+    """A guild's daily-prompt setup: channel, time, weekends, threads, role, pause."""
+
     guild_id: int
     channel_id: int
     post_time: time
@@ -29,6 +32,7 @@ class PromptSettings:
 
     @property
     def summary(self) -> str:
+        """The schedule in words for status lines, e.g. "weekdays at 08:00"."""
         days = "every day" if self.weekends else "weekdays"
         thread = ", with a thread for answers" if self.threads else ""
         return f"{days} at {format_hhmm(self.post_time)}{thread}"
@@ -77,12 +81,15 @@ class Suggestion:
 
 @dataclass(frozen=True, slots=True)
 class Approval:
+    """The outcome of approving a suggestion: the new prompt and whether its author was told."""
+
     suggestion: Suggestion
     prompt_id: str
     dm_sent: bool
 
 
 def settings_from_row(row: sqlite3.Row) -> PromptSettings:
+    """A `prompt_settings` row as the value the service hands out."""
     return PromptSettings(
         guild_id=row["guild_id"],
         channel_id=row["channel_id"],
@@ -96,6 +103,7 @@ def settings_from_row(row: sqlite3.Row) -> PromptSettings:
 
 
 def post_from_row(row: sqlite3.Row) -> PromptPost:
+    """A `prompt_posts` row as the value the service hands out."""
     return PromptPost(
         id=row["id"],
         guild_id=row["guild_id"],
@@ -115,6 +123,7 @@ def post_from_row(row: sqlite3.Row) -> PromptPost:
 
 
 def suggestion_from_row(row: sqlite3.Row) -> Suggestion:
+    """A `prompt_suggestions` row as the value the service hands out."""
     return Suggestion(
         row["id"],
         row["guild_id"],

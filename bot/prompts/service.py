@@ -119,6 +119,7 @@ class PromptService:
         return Today(enabled, post, next_at)
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
+        """Daily prompts' line in `/about` and `/admin show`, with the member's suggestions."""
         settings = await self.schedule.settings(guild_id)
         member_status = ""
         if user_id is not None:

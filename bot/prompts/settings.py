@@ -17,6 +17,8 @@ from .records import DAILY_JOB, PromptSettings, daily_key, settings_from_row
 
 
 class PromptSchedule:
+    """A guild's daily-prompt settings and the scheduler job that follows them."""
+
     def __init__(
         self, db: Database, scheduler: Scheduler, clock: Clock, guilds: GuildService
     ) -> None:
@@ -26,12 +28,14 @@ class PromptSchedule:
         self._guilds = guilds
 
     async def settings(self, guild_id: int) -> PromptSettings | None:
+        """The guild's prompt settings, or None before an admin set them up."""
         row = await self._db.fetchone(
             "SELECT * FROM prompt_settings WHERE guild_id = ?", (guild_id,)
         )
         return None if row is None else settings_from_row(row)
 
     async def require(self, guild_id: int) -> PromptSettings:
+        """The guild's prompt settings, or a `UserError` telling the admin to set them up."""
         settings = await self.settings(guild_id)
         if settings is None:
             raise UserError(
@@ -81,6 +85,7 @@ class PromptSchedule:
         return settings, next_at
 
     async def pause(self, guild_id: int) -> None:
+        """Stop daily posts until resumed (cancels the job); an error if already paused."""
         settings = await self.require(guild_id)
         if settings.paused:
             raise UserError("Daily prompts are already paused. Use /admin prompts resume.")
