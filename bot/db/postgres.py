@@ -31,7 +31,16 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from .base import Database, DatabaseError, KeyedLocks, Params, Row, Snapshot, Transaction
+from .base import (
+    Database,
+    DatabaseError,
+    KeyedLocks,
+    Params,
+    Row,
+    Snapshot,
+    Transaction,
+    plain_name,
+)
 from .config import PostgresConfig
 from .placeholders import translate
 
@@ -231,6 +240,14 @@ class PostgresDatabase(_PostgresReads, Database):
         statement = translate(sql)
         async with self._write_lock:
             return await self._pool.fetchval(statement.sql, *statement.bind(params))
+
+    def json_key_equals(self, document: str, key_suffix: str, value: str) -> str:
+        suffix = plain_name(key_suffix)
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_each(CAST({document} AS jsonb)) AS j "
+            f"WHERE right(j.key, {len(suffix)}) = '{suffix}' "
+            f"AND j.value = to_jsonb(CAST({value} AS BIGINT)))"
+        )
 
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:

@@ -235,12 +235,12 @@ class PromptPool:
                 builtin = next((p for p in load_library() if p.id == prompt_id), None)
                 if builtin is None:
                     raise UserError(f"There is no built-in prompt `{prompt_id}`.")
-                cursor = await tx.execute(
-                    "INSERT OR IGNORE INTO hidden_prompts (guild_id, prompt_id, hidden_at) "
-                    "VALUES (?, ?, ?)",
+                hidden = await tx.execute(
+                    "INSERT INTO hidden_prompts (guild_id, prompt_id, hidden_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (guild_id, prompt_id, to_db(self._clock.now())),
                 )
-                if cursor.rowcount == 0:
+                if not hidden:
                     raise UserError(f"`{prompt_id}` is already hidden in this server.")
                 return Removal(prompt_id, builtin.text, hidden=True)
             row = await tx.fetchone(
@@ -279,13 +279,12 @@ class PromptPool:
     async def insert_custom(self, tx: Transaction, guild_id: int, text: str, source: str) -> str:
         """Add a checked, new prompt to the pool in `tx` (every way in goes through here, so
         "the same prompt" is decided once, by `prompt_key`); returns its id."""
-        cursor = await tx.execute(
+        rowid = await tx.fetchval(
             "INSERT INTO custom_prompts (guild_id, text, text_key, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (guild_id, text, prompt_key(text), source, to_db(self._clock.now())),
         )
-        assert cursor.lastrowid is not None
-        return custom_prompt_id(cursor.lastrowid)
+        return custom_prompt_id(rowid)
 
 
 def _usage(used: list[tuple[str, int]]) -> Usage:
