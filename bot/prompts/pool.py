@@ -120,12 +120,13 @@ _USED_THIS_CYCLE = """
 # One statement, so a claim is one read (each read is a hop to the database thread, and 10,000
 # guilds may post in the same second). Parts are ordered by id, as `customs` and `usage` are.
 _CLAIM_STATE = f"""
-    SELECT 'day' AS part, id AS n, status AS value, NULL AS cycle FROM prompt_posts
-     WHERE guild_id = :guild_id AND local_date = :day AND extra = 0
+    SELECT 'day' AS part, id AS n, status AS value, CAST(NULL AS BIGINT) AS cycle
+      FROM prompt_posts WHERE guild_id = :guild_id AND local_date = :day AND extra = 0
     UNION ALL
-    SELECT 'hidden', NULL, prompt_id, NULL FROM hidden_prompts WHERE guild_id = :guild_id
+    SELECT 'hidden', CAST(NULL AS BIGINT), prompt_id, CAST(NULL AS BIGINT)
+      FROM hidden_prompts WHERE guild_id = :guild_id
     UNION ALL
-    SELECT 'custom', id, text, NULL FROM custom_prompts WHERE guild_id = :guild_id
+    SELECT 'custom', id, text, CAST(NULL AS BIGINT) FROM custom_prompts WHERE guild_id = :guild_id
     UNION ALL
     SELECT 'used', id, prompt_id, cycle FROM ({_USED_THIS_CYCLE}) AS used
     ORDER BY part, n
