@@ -245,6 +245,29 @@ async def test_jobs_naming_the_member_are_theirs(services):
     assert await services.scheduler.due_at("x:2") is not None
 
 
+async def test_a_job_is_the_members_by_any_user_id_key_holding_their_snowflake(services):
+    snowflake = 912_345_678_901_234_567  # past 2**53: compared as an integer, not a float
+    now = services.clock.now()
+    payloads = {
+        "by-helper": {"ask_id": 3, "helper_user_id": snowflake},
+        "by-user": {"user_id": snowflake, "note": "x"},
+        "neighbour": {"user_id": snowflake + 1},
+        "as-text": {"user_id": str(snowflake)},
+        "other-key": {"user_idx": snowflake, "round_id": snowflake},
+        "nested": {"group": {"user_id": snowflake}},
+    }
+    for key, payload in payloads.items():
+        await services.scheduler.schedule(
+            key, "nothing", now + timedelta(days=1), guild_id=GUILD, payload=payload
+        )
+    data = await services.member_data.collect(GUILD, snowflake)
+    jobs = sorted(row["key"] for r in data.records if r.table == "jobs" for row in r.rows)
+    assert jobs == ["by-helper", "by-user"]
+    await services.departures.forget(GUILD, snowflake)
+    left = await services.db.fetchall("SELECT key FROM jobs WHERE guild_id = ?", (GUILD,))
+    assert sorted(r["key"] for r in left) == ["as-text", "neighbour", "nested", "other-key"]
+
+
 async def test_a_departed_member_is_purged_after_30_days_unless_they_return(services):
     for user in (MEMBER, SOMEONE_ELSE):
         await services.helpdesk.asks.ask(GUILD, user, "pbl", "Help me")
