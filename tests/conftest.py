@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from bot.app import Kindred
-from bot.db import Backend, DatabaseConfig, SqliteConfig
+from bot.db import Backend, DatabaseConfig
 from bot.services import Services
 from bot.settings import Settings
 from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle
@@ -114,12 +114,6 @@ class KindredHarness:
     services: Services | None = None
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     world: type[World] = World
-
-    @property
-    def database_path(self) -> Path:
-        """The SQLite file (for tests that open it directly; they run on SQLite only)."""
-        assert isinstance(self.database, SqliteConfig), "this test reads the SQLite file"
-        return self.database.path
 
     async def start(self) -> None:
         identifies = self.fake.gateway.identify_count + 1
@@ -233,12 +227,6 @@ class BotProcess:
     def database_url(self) -> str:
         """DATABASE_URL for this bot (and for `python -m bot backup` on its database)."""
         return database_url(self.database)
-
-    @property
-    def database_path(self) -> Path:
-        """The SQLite file (for tests that handle the file itself; they run on SQLite only)."""
-        assert isinstance(self.database, SqliteConfig), "this test handles the SQLite file"
-        return self.database.path
 
     async def start(self, *, wait: bool = True) -> None:
         identifies = self.fake.gateway.identify_count + 1
