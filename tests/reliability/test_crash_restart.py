@@ -29,6 +29,11 @@ async def command(fake, user_id: int, name: str, **options) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(400)
+# One backend each for the two long kill -9 loops (~50 s and ~80 s a run), so .ci/run stays in
+# its time limit: this one on PostgreSQL, the pairing loop (test_crash_restart_pairing.py) on
+# SQLite. The recovery code is the same on both; what differs by database is the claim and its
+# transaction, which the ghost-send kill tests and the outbox claim tests cover on both.
+@pytest.mark.backends("postgres")
 async def test_kill_9_during_prompt_posts_neither_repeats_nor_drops_one(bot_process):
     fake = bot_process.fake
     rng = random.Random(20)
