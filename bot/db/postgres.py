@@ -242,9 +242,13 @@ class PostgresDatabase(_PostgresReads, Database):
             return await self._pool.fetchval(statement.sql, *statement.bind(params))
 
     def json_key_equals(self, document: str, key_suffix: str, value: str) -> str:
+        # jsonb_each refuses anything but an object; SQLite's json_each walks it and finds no
+        # such key, so a document that is not an object matches nothing here either.
         suffix = plain_name(key_suffix)
+        doc = f"CAST({document} AS jsonb)"
         return (
-            f"EXISTS (SELECT 1 FROM jsonb_each(CAST({document} AS jsonb)) AS j "
+            f"EXISTS (SELECT 1 FROM jsonb_each(CASE jsonb_typeof({doc}) WHEN 'object' "
+            f"THEN {doc} ELSE CAST('{{}}' AS jsonb) END) AS j "
             f"WHERE right(j.key, {len(suffix)}) = '{suffix}' "
             f"AND j.value = to_jsonb(CAST({value} AS BIGINT)))"
         )

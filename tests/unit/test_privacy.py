@@ -260,12 +260,25 @@ async def test_a_job_is_the_members_by_any_user_id_key_holding_their_snowflake(s
         await services.scheduler.schedule(
             key, "nothing", now + timedelta(days=1), guild_id=GUILD, payload=payload
         )
+    for key, payload in {"a-list": f"[{snowflake}]", "a-number": str(snowflake)}.items():
+        await services.db.execute(  # not written by the scheduler, but must not break /privacy
+            "INSERT INTO jobs (key, kind, guild_id, due_at, payload) "
+            "VALUES (?, 'nothing', ?, ?, ?)",
+            (key, GUILD, "2100-01-01 00:00:00", payload),
+        )
     data = await services.member_data.collect(GUILD, snowflake)
     jobs = sorted(row["key"] for r in data.records if r.table == "jobs" for row in r.rows)
     assert jobs == ["by-helper", "by-user"]
     await services.departures.forget(GUILD, snowflake)
     left = await services.db.fetchall("SELECT key FROM jobs WHERE guild_id = ?", (GUILD,))
-    assert sorted(r["key"] for r in left) == ["as-text", "neighbour", "nested", "other-key"]
+    assert sorted(r["key"] for r in left) == [
+        "a-list",
+        "a-number",
+        "as-text",
+        "neighbour",
+        "nested",
+        "other-key",
+    ]
 
 
 async def test_a_departed_member_is_purged_after_30_days_unless_they_return(services):
