@@ -242,6 +242,7 @@ class PostgresDatabase(_PostgresReads, Database):
             return await self._pool.fetchval(statement.sql, *statement.bind(params))
 
     def json_key_equals(self, document: str, key_suffix: str, value: str) -> str:
+        """`jsonb_each` over the document's top-level keys, the value compared as jsonb."""
         # jsonb_each refuses anything but an object; SQLite's json_each walks it and finds no
         # such key, so a document that is not an object matches nothing here either.
         suffix = plain_name(key_suffix)

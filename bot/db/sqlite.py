@@ -181,6 +181,7 @@ class SqliteDatabase(_SqliteReads, Database):
             return rows[0][0] if rows else None
 
     def json_key_equals(self, document: str, key_suffix: str, value: str) -> str:
+        """`json_each` over the document's top-level keys, matched by GLOB."""
         return (
             f"EXISTS (SELECT 1 FROM json_each({document}) AS j "
             f"WHERE j.key GLOB '*{plain_name(key_suffix)}' AND j.value = {value})"
