@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import asyncpg
 
@@ -39,7 +39,11 @@ def default_backends() -> tuple[Backend, ...]:
     """The backends a test that asks for `backend` runs on unless it is marked otherwise."""
     named = os.environ.get(BACKENDS_VARIABLE, "").replace(" ", "")
     if named:
-        return cast(tuple[Backend, ...], tuple(named.split(",")))
+        names = tuple(named.split(","))
+        unknown = sorted(set(names) - set(get_args(Backend)))
+        if unknown:
+            raise ValueError(f"{BACKENDS_VARIABLE}: no backend {unknown}; use sqlite, postgres")
+        return cast(tuple[Backend, ...], names)
     postgres = (
         os.environ.get(REQUIRE_VARIABLE) == "1"
         or bool(os.environ.get(DSN_VARIABLE, "").strip())
