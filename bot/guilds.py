@@ -33,7 +33,8 @@ async def ensure_guild_row(tx: Transaction, guild_id: int, now: datetime) -> Non
     """Feature rows reference `guilds`; inside a feature's own transaction, make sure the row
     exists (it normally does since the bot became ready)."""
     await tx.execute(
-        "INSERT OR IGNORE INTO guilds (guild_id, joined_at) VALUES (?, ?)", (guild_id, to_db(now))
+        "INSERT INTO guilds (guild_id, joined_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        (guild_id, to_db(now)),
     )
 
 
@@ -58,7 +59,7 @@ class GuildService:
                 "UPDATE guilds SET left_at = NULL WHERE guild_id = ? AND left_at IS NOT NULL",
                 (guild_id,),
             )
-            if returned.rowcount:
+            if returned:
                 await tx.execute("DELETE FROM jobs WHERE key = ?", (purge_key(guild_id),))
 
     async def left(self, guild_id: int) -> None:
@@ -85,7 +86,7 @@ class GuildService:
         gone = [gid for gid, left in known.items() if left is None and gid not in present]
         async with self._db.transaction() as tx:
             await tx.executemany(
-                "INSERT OR IGNORE INTO guilds (guild_id, joined_at) VALUES (?, ?)", new
+                "INSERT INTO guilds (guild_id, joined_at) VALUES (?, ?) ON CONFLICT DO NOTHING", new
             )
             await tx.executemany("UPDATE guilds SET left_at = NULL WHERE guild_id = ?", returned)
             await tx.executemany(

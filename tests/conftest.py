@@ -5,7 +5,7 @@
   `KindredHarness` for invoking commands, clicking buttons, moving time and restarting.
 - `kindred_factory`: the same, when a test needs another start time or a setting.
 - `bot_process`: `python -m bot` as a subprocess against the fake (real clock), for tests that
-  run the bot exactly as a user would.
+  run the bot exactly as a user would (on the test's backend, through DATABASE_URL).
 - `backend` ("sqlite" or "postgres") and `fresh_database`: tests that touch SQL run on each
   backend they are parametrised with (see tests/support/db.py); `postgres_server` is the
   session's PostgreSQL (tests/support/postgres.py), skipped with a reason when there is none,
@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from bot.app import Kindred
-from bot.db import Backend, DatabaseConfig, SqliteConfig
+from bot.db import Backend, DatabaseConfig
 from bot.services import Services
 from bot.settings import Settings
 from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle
@@ -39,6 +39,7 @@ from tests.support.db import (
     START,
     DatabaseFactory,
     database_factory,
+    database_url,
     open_test_services,
     settle,
 )
@@ -113,12 +114,6 @@ class KindredHarness:
     services: Services | None = None
     _task: asyncio.Task[None] | None = field(default=None, repr=False)
     world: type[World] = World
-
-    @property
-    def database_path(self) -> Path:
-        """The SQLite file (for tests that open it directly; they run on SQLite only)."""
-        assert isinstance(self.database, SqliteConfig), "this test reads the SQLite file"
-        return self.database.path
 
     async def start(self) -> None:
         identifies = self.fake.gateway.identify_count + 1
@@ -222,17 +217,22 @@ class BotProcess:
     """`python -m bot` running as a subprocess against the fake Discord."""
 
     fake: FakeDiscord
-    database_path: Path
+    database: DatabaseConfig
     cwd: Path
     process: subprocess.Popen[str] | None = None
     log_path: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def database_url(self) -> str:
+        """DATABASE_URL for this bot (and for `python -m bot backup` on its database)."""
+        return database_url(self.database)
+
     async def start(self, *, wait: bool = True) -> None:
         identifies = self.fake.gateway.identify_count + 1
         env = bot_environment(
             DISCORD_TOKEN=World.TOKEN,
-            DATABASE_URL=f"sqlite:///{self.database_path}",
+            DATABASE_URL=self.database_url,
             LOG_LEVEL="INFO",
             KINDRED_FAKE_DISCORD_URL=self.fake.url,
             **self.extra_env,
@@ -269,8 +269,11 @@ class BotProcess:
 async def bot_process(
     fake_discord: FakeDiscord,  # noqa: F811
     tmp_path: Path,
+    fresh_database: DatabaseFactory,
 ) -> AsyncIterator[BotProcess]:
-    """A not-yet-started subprocess bot; call `await bot_process.start()`."""
-    process = BotProcess(fake=fake_discord, database_path=tmp_path / "kindred.db", cwd=tmp_path)
+    """A not-yet-started subprocess bot on an empty database of the test's backend (it
+    migrates it itself, as on a first start); call `await bot_process.start()`."""
+    database = await fresh_database(migrated=False)
+    process = BotProcess(fake=fake_discord, database=database, cwd=tmp_path)
     yield process
     process.stop()

@@ -120,6 +120,12 @@ class Database(Reads):
         id, or None when nothing was inserted (`ON CONFLICT DO NOTHING` met a row)."""
 
     @abc.abstractmethod
+    def json_key_equals(self, document: str, key_suffix: str, value: str) -> str:
+        """SQL that is true when the JSON object in the column `document` (stored as text) has a
+        top-level key ending in `key_suffix` whose value is the integer `value` (a placeholder
+        such as `:user`). SQLite has `json_each`, PostgreSQL `jsonb_each`: the two differ."""
+
+    @abc.abstractmethod
     def guild_lock(self, guild_id: int) -> contextlib.AbstractAsyncContextManager[None]:
         """Exclusive work on one guild: an asyncio lock on SQLite; on PostgreSQL also an
         advisory lock, so it excludes other processes on the same database too."""
@@ -147,6 +153,13 @@ class Database(Reads):
     @abc.abstractmethod
     async def backup_to(self, target: Path) -> None:
         """Write a restorable copy of the live database to `target`."""
+
+
+def plain_name(text: str) -> str:
+    """`text`, checked to be letters, digits and `_` only, so it can go into SQL as it is."""
+    if not text or not text.replace("_", "").isalnum() or not text.isascii():
+        raise ValueError(f"not a plain name: {text!r}")
+    return text
 
 
 class KeyedLocks:

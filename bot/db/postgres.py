@@ -31,7 +31,16 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from .base import Database, DatabaseError, KeyedLocks, Params, Row, Snapshot, Transaction
+from .base import (
+    Database,
+    DatabaseError,
+    KeyedLocks,
+    Params,
+    Row,
+    Snapshot,
+    Transaction,
+    plain_name,
+)
 from .config import PostgresConfig
 from .placeholders import translate
 
@@ -231,6 +240,19 @@ class PostgresDatabase(_PostgresReads, Database):
         statement = translate(sql)
         async with self._write_lock:
             return await self._pool.fetchval(statement.sql, *statement.bind(params))
+
+    def json_key_equals(self, document: str, key_suffix: str, value: str) -> str:
+        """`jsonb_each` over the document's top-level keys, the value compared as jsonb."""
+        # jsonb_each refuses anything but an object; SQLite's json_each walks it and finds no
+        # such key, so a document that is not an object matches nothing here either.
+        suffix = plain_name(key_suffix)
+        doc = f"CAST({document} AS jsonb)"
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_each(CASE jsonb_typeof({doc}) WHEN 'object' "
+            f"THEN {doc} ELSE CAST('{{}}' AS jsonb) END) AS j "
+            f"WHERE right(j.key, {len(suffix)}) = '{suffix}' "
+            f"AND j.value = to_jsonb(CAST({value} AS BIGINT)))"
+        )
 
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:

@@ -17,26 +17,18 @@ from typing import Any, cast
 
 import aiosqlite
 
-from .base import Database, DatabaseError, KeyedLocks, Params, Row, Snapshot, Transaction
+from .base import (
+    Database,
+    DatabaseError,
+    KeyedLocks,
+    Params,
+    Row,
+    Snapshot,
+    Transaction,
+    plain_name,
+)
 
 BUSY_TIMEOUT_MS = 5_000
-
-
-class _LegacyCount(int):
-    """A row count that still answers `.rowcount` and `.lastrowid` like the cursor
-    `Transaction.execute` used to return. Transitional: callers move to the count and to
-    `INSERT ... RETURNING` (issue 12); this goes when none is left."""
-
-    lastrowid: int | None
-
-    def __new__(cls, cursor: aiosqlite.Cursor) -> _LegacyCount:
-        count = super().__new__(cls, max(cursor.rowcount, 0))
-        count.lastrowid = cursor.lastrowid
-        return count
-
-    @property
-    def rowcount(self) -> int:
-        return int(self)
 
 
 class _SqliteReads:
@@ -69,8 +61,9 @@ class SqliteTransaction(_SqliteReads, Transaction):
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; its count also answers `.rowcount`/`.lastrowid` (transitional)."""
-        return _LegacyCount(await self._conn.execute(sql, params))
+        """Run one statement; the number of rows it changed."""
+        cursor = await self._conn.execute(sql, params)
+        return max(cursor.rowcount, 0)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Bulk writes through sqlite3's executemany, inside the open transaction."""
@@ -178,15 +171,21 @@ class SqliteDatabase(_SqliteReads, Database):
             return cursor.rowcount
 
     async def insert(self, sql: str, params: Params = ()) -> int | None:
-        """One INSERT under the writers' lock; the RETURNING id, else the cursor's lastrowid."""
+        """One `INSERT ... RETURNING id` under the writers' lock; the new id, or None."""
         async with self._write_lock:
             cursor = await self._conn.execute(sql, params)
             rows = list(await cursor.fetchall())
             await cursor.close()
-            if cursor.description is not None:  # INSERT ... RETURNING
-                return rows[0][0] if rows else None
-            # Transitional, until every caller says RETURNING: the cursor's last row id.
-            return cursor.lastrowid if cursor.rowcount else None
+            if cursor.description is None:
+                raise DatabaseError(f"insert() needs 'INSERT ... RETURNING <id>': {sql!r}")
+            return rows[0][0] if rows else None
+
+    def json_key_equals(self, document: str, key_suffix: str, value: str) -> str:
+        """`json_each` over the document's top-level keys, matched by GLOB."""
+        return (
+            f"EXISTS (SELECT 1 FROM json_each({document}) AS j "
+            f"WHERE j.key GLOB '*{plain_name(key_suffix)}' AND j.value = {value})"
+        )
 
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:

@@ -77,7 +77,7 @@ class AskDesk(LedgerPart):
             LEFT JOIN helpdesk_routes r ON r.guild_id = o.guild_id
                  AND r.helper_user_id = o.user_id
             WHERE o.guild_id = ? AND o.topic_id = ? AND o.status = 'open'
-            GROUP BY o.user_id
+            GROUP BY o.user_id ORDER BY o.user_id
             """,
             (to_db(routing_window_start(now)), guild_id, topic_id),
         )

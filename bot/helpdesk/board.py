@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Sequence
 
+from bot.db import Row
 from bot.errors import UserError
 from bot.features import FeatureStatus
 from bot.helpdesk.models import (
@@ -56,7 +57,9 @@ class BoardReader(LedgerPart):
         rows = await self._page(union, params, page)
         total = rows[0]["total"] if rows else 0
         if not rows and page > 0:
-            total = await self._db.fetchval(f"SELECT COUNT(*) FROM ({union})", params * 2)
+            total = await self._db.fetchval(
+                f"SELECT COUNT(*) FROM ({union}) AS entries", params * 2
+            )
             page = max(0, -(-total // BOARD_PAGE_SIZE) - 1)
             rows = await self._page(union, params, page)
         pages = max(1, -(-total // BOARD_PAGE_SIZE))
@@ -73,9 +76,9 @@ class BoardReader(LedgerPart):
         )
         return BoardPage(entries, page, pages, total, name or None)
 
-    async def _page(self, union: str, params: list[object], page: int) -> list[sqlite3.Row]:
+    async def _page(self, union: str, params: Sequence[object], page: int) -> list[Row]:
         return await self._db.fetchall(
-            f"SELECT *, COUNT(*) OVER () AS total FROM ({union}) "
+            f"SELECT *, COUNT(*) OVER () AS total FROM ({union}) AS entries "
             "ORDER BY created_at DESC, request_no DESC LIMIT ? OFFSET ?",
             [*params, *params, BOARD_PAGE_SIZE, page * BOARD_PAGE_SIZE],
         )

@@ -42,12 +42,12 @@ class OfferDesk(LedgerPart):
                 offer_id = existing
             else:
                 number = await self._next_number(tx, guild_id)
-                cursor = await tx.execute(
+                offer_id = await tx.fetchval(
                     "INSERT INTO helpdesk_offers (guild_id, request_no, topic_id, user_id, "
-                    "details, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "details, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING offer_id",
                     (guild_id, number, topic_id, user_id, cleaned, now, now),
                 )
-                offer_id = cursor.lastrowid
             row = await tx.fetchone(
                 f"SELECT {OFFER_COLUMNS} FROM {OFFER_FROM} WHERE o.offer_id = ?", (offer_id,)
             )

@@ -3,7 +3,6 @@ finding a request by its number (always scoped to the invoking guild)."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
@@ -52,7 +51,7 @@ def ask_from_row(row: Row) -> Ask:
     )
 
 
-def offer_from_row(row: sqlite3.Row) -> Offer:
+def offer_from_row(row: Row) -> Offer:
     """A `helpdesk_offers` row as the `Offer` the ledger works with."""
     return Offer(
         offer_id=row["offer_id"],
@@ -93,7 +92,8 @@ class LedgerPart:
 
     async def _topic_id(self, tx: Transaction, guild_id: int, topic: str) -> int:
         await tx.execute(
-            "INSERT OR IGNORE INTO helpdesk_topics (guild_id, name, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO helpdesk_topics (guild_id, name, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (guild_id, topic, to_db(self._clock.now())),
         )
         return await tx.fetchval(
@@ -102,7 +102,9 @@ class LedgerPart:
         )
 
     async def _next_number(self, tx: Transaction, guild_id: int) -> int:
-        await tx.execute("INSERT OR IGNORE INTO helpdesk_guilds (guild_id) VALUES (?)", (guild_id,))
+        await tx.execute(
+            "INSERT INTO helpdesk_guilds (guild_id) VALUES (?) ON CONFLICT DO NOTHING", (guild_id,)
+        )
         return await tx.fetchval(
             "UPDATE helpdesk_guilds SET last_request_no = last_request_no + 1 "
             "WHERE guild_id = ? RETURNING last_request_no",

@@ -38,12 +38,12 @@ class Membership:
         now = self._clock.now()
         async with self._db.transaction() as tx:
             await ensure_guild_row(tx, guild_id, now)
-            cursor = await tx.execute(
-                "INSERT OR IGNORE INTO pairing_members (guild_id, user_id, joined_at) "
-                "VALUES (?, ?, ?)",
+            added = await tx.execute(
+                "INSERT INTO pairing_members (guild_id, user_id, joined_at) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (guild_id, user_id, to_db(now)),
             )
-            return cursor.rowcount == 1
+            return added == 1
 
     async def leave(self, guild_id: int, user_id: int) -> None:
         """Opt a member out of future rounds; a `UserError` if they were not in."""
@@ -83,12 +83,12 @@ class Membership:
         now = self._clock.now()
         async with self._db.transaction() as tx:
             await ensure_guild_row(tx, guild_id, now)
-            cursor = await tx.execute(
-                "INSERT OR IGNORE INTO pairing_blocks "
-                "(guild_id, user_id, blocked_user_id, created_at) VALUES (?, ?, ?, ?)",
+            added = await tx.execute(
+                "INSERT INTO pairing_blocks (guild_id, user_id, blocked_user_id, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (guild_id, user_id, other_user_id, to_db(now)),
             )
-            return cursor.rowcount == 1
+            return added == 1
 
     async def unavoid(self, guild_id: int, user_id: int, other_user_id: int) -> None:
         """Allow pairing with a member again; a `UserError` if they were not avoided."""

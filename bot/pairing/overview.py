@@ -38,7 +38,8 @@ class PairingOverview:
             (guild_id,),
         )
         sizes = await self._db.fetchone(
-            "SELECT COALESCE(SUM(size = 2), 0) AS pairs, COALESCE(SUM(size = 3), 0) AS trios "
+            "SELECT COUNT(*) FILTER (WHERE size = 2) AS pairs, "
+            "COUNT(*) FILTER (WHERE size = 3) AS trios "
             "FROM pairing_groups WHERE guild_id = ?",
             (guild_id,),
         )

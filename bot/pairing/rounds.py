@@ -265,8 +265,8 @@ class Rounds:
         )
         # Whoever could not be placed is covered first next round; the placed lose the favour.
         await tx.execute(
-            "UPDATE pairing_members SET favoured = (user_id IN (SELECT user_id FROM "
-            "pairing_assignments WHERE round_id = ? AND outcome = 'left_out')) "
+            "UPDATE pairing_members SET favoured = CASE WHEN user_id IN (SELECT user_id FROM "
+            "pairing_assignments WHERE round_id = ? AND outcome = 'left_out') THEN 1 ELSE 0 END "
             "WHERE guild_id = ? AND user_id IN (SELECT user_id FROM pairing_assignments "
             "WHERE round_id = ?)",
             (round_id, guild_id, round_id),

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.db import Database, Transaction
-from bot.schema import Table, plain_row, quote, tables
+from bot.schema import MEMBER_SUFFIX, Table, plain_row, quote, tables
 
 from .rules import TableRule, TableRules, check_member_id
 
@@ -33,12 +33,6 @@ log = logging.getLogger(__name__)
 
 PRIVACY_FORMAT_VERSION = 1
 JOBS_LABEL = "scheduled messages and tasks"
-
-# Top-level keys of a job's JSON payload that end in user_id and hold the member.
-_JOB_NAMES_MEMBER = (
-    "EXISTS (SELECT 1 FROM json_each(jobs.payload) AS p "
-    "WHERE p.key GLOB '*user_id' AND p.value = :user)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +98,11 @@ class MemberDataEngine:
         self._rules = rules
         self._owners_sql: str | None = None
 
+    @property
+    def _job_names_member(self) -> str:
+        """SQL: a job's JSON payload names the member under a top-level `*user_id` key."""
+        return self._db.json_key_equals("jobs.payload", MEMBER_SUFFIX, ":user")
+
     def rules(self) -> TableRules:
         """Every table rule the features declared."""
         return self._rules()
@@ -137,7 +136,8 @@ class MemberDataEngine:
                 label = self.rule(table.name).label or table.name.replace("_", " ")
                 records.append(MemberRecords(table.name, label, [plain_row(r) for r in rows]))
         jobs = await self._db.fetchall(
-            f"SELECT key, kind, due_at FROM jobs WHERE guild_id = :guild AND {_JOB_NAMES_MEMBER}",
+            "SELECT key, kind, due_at FROM jobs "
+            f"WHERE guild_id = :guild AND {self._job_names_member}",
             {"guild": guild_id, "user": user_id},
         )
         if jobs:
@@ -176,7 +176,7 @@ class MemberDataEngine:
                     if count:
                         anonymised[table.name] = anonymised.get(table.name, 0) + count
             count = await _rowcount(
-                tx, f"DELETE FROM jobs WHERE guild_id = :guild AND {_JOB_NAMES_MEMBER}", params
+                tx, f"DELETE FROM jobs WHERE guild_id = :guild AND {self._job_names_member}", params
             )
             if count:
                 deleted["jobs"] = count

@@ -120,12 +120,13 @@ _USED_THIS_CYCLE = """
 # One statement, so a claim is one read (each read is a hop to the database thread, and 10,000
 # guilds may post in the same second). Parts are ordered by id, as `customs` and `usage` are.
 _CLAIM_STATE = f"""
-    SELECT 'day' AS part, id AS n, status AS value, NULL AS cycle FROM prompt_posts
-     WHERE guild_id = :guild_id AND local_date = :day AND extra = 0
+    SELECT 'day' AS part, id AS n, status AS value, CAST(NULL AS BIGINT) AS cycle
+      FROM prompt_posts WHERE guild_id = :guild_id AND local_date = :day AND extra = 0
     UNION ALL
-    SELECT 'hidden', NULL, prompt_id, NULL FROM hidden_prompts WHERE guild_id = :guild_id
+    SELECT 'hidden', CAST(NULL AS BIGINT), prompt_id, CAST(NULL AS BIGINT)
+      FROM hidden_prompts WHERE guild_id = :guild_id
     UNION ALL
-    SELECT 'custom', id, text, NULL FROM custom_prompts WHERE guild_id = :guild_id
+    SELECT 'custom', id, text, CAST(NULL AS BIGINT) FROM custom_prompts WHERE guild_id = :guild_id
     UNION ALL
     SELECT 'used', id, prompt_id, cycle FROM ({_USED_THIS_CYCLE}) AS used
     ORDER BY part, n
@@ -235,12 +236,12 @@ class PromptPool:
                 builtin = next((p for p in load_library() if p.id == prompt_id), None)
                 if builtin is None:
                     raise UserError(f"There is no built-in prompt `{prompt_id}`.")
-                cursor = await tx.execute(
-                    "INSERT OR IGNORE INTO hidden_prompts (guild_id, prompt_id, hidden_at) "
-                    "VALUES (?, ?, ?)",
+                hidden = await tx.execute(
+                    "INSERT INTO hidden_prompts (guild_id, prompt_id, hidden_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (guild_id, prompt_id, to_db(self._clock.now())),
                 )
-                if cursor.rowcount == 0:
+                if not hidden:
                     raise UserError(f"`{prompt_id}` is already hidden in this server.")
                 return Removal(prompt_id, builtin.text, hidden=True)
             row = await tx.fetchone(
@@ -279,13 +280,12 @@ class PromptPool:
     async def insert_custom(self, tx: Transaction, guild_id: int, text: str, source: str) -> str:
         """Add a checked, new prompt to the pool in `tx` (every way in goes through here, so
         "the same prompt" is decided once, by `prompt_key`); returns its id."""
-        cursor = await tx.execute(
+        rowid = await tx.fetchval(
             "INSERT INTO custom_prompts (guild_id, text, text_key, source, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (guild_id, text, prompt_key(text), source, to_db(self._clock.now())),
         )
-        assert cursor.lastrowid is not None
-        return custom_prompt_id(cursor.lastrowid)
+        return custom_prompt_id(rowid)
 
 
 def _usage(used: list[tuple[str, int]]) -> Usage:

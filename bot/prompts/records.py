@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from bot.db import Row
 from bot.schedules import format_hhmm, parse_hhmm
 from bot.timeutil import from_db
 
@@ -88,7 +88,7 @@ class Approval:
     dm_sent: bool
 
 
-def settings_from_row(row: sqlite3.Row) -> PromptSettings:
+def settings_from_row(row: Row) -> PromptSettings:
     """A `prompt_settings` row as the value the service hands out."""
     return PromptSettings(
         guild_id=row["guild_id"],
@@ -102,7 +102,7 @@ def settings_from_row(row: sqlite3.Row) -> PromptSettings:
     )
 
 
-def post_from_row(row: sqlite3.Row) -> PromptPost:
+def post_from_row(row: Row) -> PromptPost:
     """A `prompt_posts` row as the value the service hands out."""
     return PromptPost(
         id=row["id"],
@@ -122,7 +122,7 @@ def post_from_row(row: sqlite3.Row) -> PromptPost:
     )
 
 
-def suggestion_from_row(row: sqlite3.Row) -> Suggestion:
+def suggestion_from_row(row: Row) -> Suggestion:
     """A `prompt_suggestions` row as the value the service hands out."""
     return Suggestion(
         row["id"],

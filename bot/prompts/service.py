@@ -103,12 +103,13 @@ class PromptService:
         row = await self._db.fetchone(
             """
             SELECT s.paused AS settings_paused, p.*
-            FROM (SELECT 1) LEFT JOIN prompt_settings s ON s.guild_id = :guild_id
+            FROM (SELECT 1 AS one) AS base
+            LEFT JOIN prompt_settings s ON s.guild_id = :guild_id
             LEFT JOIN (
                 SELECT * FROM prompt_posts
                 WHERE guild_id = :guild_id AND local_date = :day AND status = 'sent'
                 ORDER BY extra, id DESC LIMIT 1
-            ) p
+            ) AS p ON 1 = 1
             """,
             {"guild_id": guild_id, "day": day.isoformat()},
         )

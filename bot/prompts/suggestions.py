@@ -69,13 +69,12 @@ class SuggestionReview:
             if prompt_key(cleaned) in await self._pool.existing_keys(guild_id, tx):
                 raise UserError("This prompt is already in the server's pool. Thank you!")
             now = self._clock.now()
-            cursor = await tx.execute(
+            suggestion_id = await tx.fetchval(
                 "INSERT INTO prompt_suggestions (guild_id, suggested_by_user_id, text, created_at)"
-                " VALUES (?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?) RETURNING id",
                 (guild_id, user_id, cleaned, to_db(now)),
             )
-            assert cursor.lastrowid is not None
-        return Suggestion(cursor.lastrowid, guild_id, user_id, cleaned, "pending", now)
+        return Suggestion(suggestion_id, guild_id, user_id, cleaned, "pending", now)
 
     async def pending(self, guild_id: int, limit: int) -> tuple[list[Suggestion], int]:
         """The oldest `limit` pending suggestions, and how many are pending in all."""

@@ -30,12 +30,10 @@ def plausible(kindred, parameter: app_commands.Parameter):
 
 
 async def database_contents(services) -> dict[str, list[tuple]]:
-    names = await services.db.fetchall(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'meta'"
-    )
+    names = [name for name in await services.db.table_columns() if name != "meta"]
     return {
         name: sorted(map(tuple, await services.db.fetchall(f'SELECT * FROM "{name}"')), key=repr)
-        for (name,) in names
+        for name in names
     }
 
 

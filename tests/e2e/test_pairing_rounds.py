@@ -191,16 +191,22 @@ async def test_a_partner_leaving_is_told_and_rematched(kindred):
     partner_of = {u: partners_in(intros(fake, u)[0]) for u in (a, b, c, d)}
     [a_partner] = partner_of[a]
     other_pair_member = min({b, c, d} - {a_partner})
+    # The leave arrives over the gateway and its handler runs on its own: wait for its DM.
     await fake.member_leave(World.GUILD, a_partner)
+    await fake.wait_for(lambda f: any("has left" in m.content for m in f.dms_to(a)), timeout=10)
     await kindred.settle()
     told = [m for m in fake.dms_to(a) if "has left" in m.content]
     assert len(told) == 1 and "no partner" in told[0].content
     # The other pair also loses a member: the two left alone are paired together.
     [gone] = partner_of[other_pair_member]
     await fake.member_leave(World.GUILD, gone)
-    await kindred.settle()
-    assert any(f"<@{other_pair_member}>" in m.content for m in fake.dms_to(a)[1:])
-    assert any(f"<@{a}>" in m.content for m in fake.dms_to(other_pair_member)[1:])
+    await fake.wait_for(
+        lambda f: (
+            any(f"<@{other_pair_member}>" in m.content for m in f.dms_to(a)[1:])
+            and any(f"<@{a}>" in m.content for m in f.dms_to(other_pair_member)[1:])
+        ),
+        timeout=10,
+    )
 
 
 async def test_a_bot_killed_mid_round_notifies_every_member_exactly_once(kindred):

@@ -38,6 +38,17 @@ def test_an_unwritable_database_path_exits_with_one_line(tmp_path):
     assert_one_clear_line(result, "DATABASE_URL", time.monotonic() - started)
 
 
+def test_an_unreachable_postgresql_exits_with_one_line_that_hides_the_password(tmp_path):
+    started = time.monotonic()
+    result = run_bot(
+        tmp_path,
+        DISCORD_TOKEN="x",
+        DATABASE_URL="postgresql://kindred:s3cret-pw@127.0.0.1:9/kindred",  # nothing listens
+    )
+    assert_one_clear_line(result, "DATABASE_URL: cannot connect", time.monotonic() - started)
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
 def test_real_environment_wins_over_dotenv(tmp_path):
     (tmp_path / ".env").write_text("DISCORD_TOKEN=from-dotenv\nLOG_LEVEL=CHATTY\n")
     result = run_bot(tmp_path, LOG_LEVEL="WARNING", DATABASE_URL="mysql://nope")

@@ -6,9 +6,7 @@ this module only adds what several reliability tests need on top of them.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 
 from discord import app_commands
 
@@ -56,17 +54,6 @@ def synced_options(fake: FakeDiscord, qualified_name: str) -> list[dict]:
     for part in rest:
         options = next(o for o in options if o["name"] == part).get("options", [])
     return [o for o in options if o["type"] not in (1, 2)]
-
-
-def database_problems(path: Path) -> list[str]:
-    """What `PRAGMA integrity_check` and `foreign_key_check` report (empty when clean)."""
-    conn = sqlite3.connect(path)
-    try:
-        integrity = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        foreign = [str(row) for row in conn.execute("PRAGMA foreign_key_check")]
-    finally:
-        conn.close()
-    return [r for r in integrity if r != "ok"] + foreign
 
 
 def plain_value(option: dict, fake: FakeDiscord) -> object:

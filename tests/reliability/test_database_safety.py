@@ -6,12 +6,16 @@ from __future__ import annotations
 import random
 import shutil
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+from bot.db import DatabaseConfig, SqliteConfig
 from bot.timeutil import to_db
 from tests.fakediscord.fixtures import World
-from tests.support.db import START, open_test_services
+from tests.support.db import START, database_url, open_test_services
 from tests.support.process import run_bot
 
 
@@ -26,15 +30,28 @@ async def set_timezone(fake, name: str) -> None:
     assert name in (await handle.response(timeout=10)).content
 
 
+def restore(database: DatabaseConfig, backup: Path) -> None:
+    """What an operator does with a backup: copy the SQLite file back, or `pg_restore` the
+    dump over the database (`--clean` drops what is there first)."""
+    if isinstance(database, SqliteConfig):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database.path}{suffix}").unlink(missing_ok=True)
+        shutil.copy(backup, database.path)
+        return
+    subprocess.run(
+        ["pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
+         f"--dbname={database.dsn}", str(backup)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+
+
 async def test_a_backup_taken_while_the_bot_runs_restores_its_data(bot_process, tmp_path):
     fake = bot_process.fake
     await bot_process.start()
     await set_timezone(fake, "Europe/Berlin")
 
-    backup = tmp_path / "backups" / "kindred-backup.db"
-    result = run_bot(
-        tmp_path, "backup", str(backup), DATABASE_URL=f"sqlite:///{bot_process.database_path}"
-    )
+    backup = tmp_path / "backups" / "kindred-backup"
+    result = run_bot(tmp_path, "backup", str(backup), DATABASE_URL=bot_process.database_url)
     assert result.returncode == 0, result.stderr
     assert "backed up" in result.stdout
 
@@ -43,12 +60,25 @@ async def test_a_backup_taken_while_the_bot_runs_restores_its_data(bot_process, 
     assert "Asia/Tokyo" in await about_footer(fake)
     bot_process.kill()
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{bot_process.database_path}{suffix}").unlink(missing_ok=True)
-    shutil.copy(backup, bot_process.database_path)
+    restore(bot_process.database, backup)
     await bot_process.start()
     assert "Europe/Berlin" in await about_footer(fake)
     assert "Traceback" not in bot_process.logs()
+
+
+@pytest.mark.backends("postgres")
+async def test_backup_without_pg_dump_on_path_says_so_in_one_line(fresh_database, tmp_path):
+    database = await fresh_database()
+    bare = tmp_path / "bin"  # a PATH with no PostgreSQL tools on it
+    bare.mkdir()
+    result = run_bot(
+        tmp_path, "backup", str(tmp_path / "b.dump"), DATABASE_URL=database_url(database),
+        PATH=str(bare),
+    )  # fmt: skip
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pg_dump is not on PATH" in lines[0], result.stderr
+    assert not (tmp_path / "b.dump").exists()
 
 
 def test_backup_without_a_database_says_so_in_one_line(tmp_path):

@@ -24,28 +24,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.db import DatabaseConfig
 from bot.timeutil import from_db
 from tests.fakediscord import FakeDiscord, FakeMessage, InteractionHandle
 from tests.fakediscord.fixtures import World
 from tests.reliability.conftest import (
     Other,
     add_other_guild,
-    database_problems,
     leaf_commands,
     plain_value,
     synced_options,
 )
+from tests.support.db import database_problems, read_rows
 
 UNEXPECTED = "Something went wrong (error code"
 REPLY_TIMEOUT = 10.0
@@ -375,25 +374,23 @@ class Fuzzer:
             root.removeHandler(self.errors)
 
 
-def pairing_problems(path: Path, fake: FakeDiscord, now: datetime) -> list[str]:
+def pairing_problems(database: DatabaseConfig, fake: FakeDiscord, now: datetime) -> list[str]:
     """Pairing rows that no command should have been able to write."""
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    try:
-        people = conn.execute(
-            "SELECT guild_id, user_id AS id FROM pairing_members UNION ALL "
-            "SELECT guild_id, user_id FROM pairing_blocks UNION ALL "
-            "SELECT guild_id, blocked_user_id FROM pairing_blocks"
-        ).fetchall()
-        pauses = conn.execute(
-            "SELECT user_id, paused_until FROM pairing_members WHERE paused_until IS NOT NULL"
-        ).fetchall()
-        groups = conn.execute(
-            "SELECT g.group_id, g.size, COUNT(a.user_id) AS n FROM pairing_groups g "
-            "LEFT JOIN pairing_assignments a ON a.group_id = g.group_id GROUP BY g.group_id"
-        ).fetchall()
-    finally:
-        conn.close()
+    people = read_rows(
+        database,
+        "SELECT guild_id, user_id AS id FROM pairing_members UNION ALL "
+        "SELECT guild_id, user_id FROM pairing_blocks UNION ALL "
+        "SELECT guild_id, blocked_user_id FROM pairing_blocks",
+    )
+    pauses = read_rows(
+        database,
+        "SELECT user_id, paused_until FROM pairing_members WHERE paused_until IS NOT NULL",
+    )
+    groups = read_rows(
+        database,
+        "SELECT g.group_id, g.size, COUNT(a.user_id) AS n FROM pairing_groups g "
+        "LEFT JOIN pairing_assignments a ON a.group_id = g.group_id GROUP BY g.group_id",
+    )
     problems = [
         f"user {r['id']} is not a member of guild {r['guild_id']}"
         for r in people
@@ -469,5 +466,5 @@ async def test_every_command_survives_hostile_input(fake_discord, kindred_factor
     assert fuzzer.findings.replies >= EXAMPLES
     now = kindred.clock.now()
     await kindred.stop()
-    assert database_problems(kindred.database_path) == []
-    assert pairing_problems(kindred.database_path, fake_discord, now) == []
+    assert database_problems(kindred.database) == []
+    assert pairing_problems(kindred.database, fake_discord, now) == []

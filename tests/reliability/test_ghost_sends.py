@@ -20,8 +20,8 @@ import pytest
 from tests.conftest import BotProcess
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.fixtures import World
-from tests.reliability.conftest import database_problems
-from tests.reliability.test_crash_restart import command, read_rows
+from tests.reliability.test_crash_restart import command
+from tests.support.db import database_problems, read_rows
 
 LATER = 12 * 60  # seconds: the restart comes 12 minutes later, past Discord's nonce memory
 HOLD = 60.0  # seconds the fake holds the answer: the bot is killed long before it comes
@@ -45,7 +45,7 @@ async def restart_later(bot_process: BotProcess, offset: float = 0.0) -> None:
 
 async def until_nothing_unsent(bot_process: BotProcess) -> None:
     """Wait until the outbox has nothing left to send, then a little more for stragglers."""
-    path = bot_process.database_path
+    path = bot_process.database
 
     def done(_fake: FakeDiscord) -> bool:
         [row] = read_rows(
@@ -96,7 +96,7 @@ async def test_a_ghost_intro_is_not_sent_twice_after_a_restart_past_the_nonce_wi
         assert len(intros) == 1, f"member {user_id} got {len(intros)} intros"
         assert created(fake, fake.dm_channel_ids[user_id]) == 1
     assert len(fake.channel_messages(World.PAIRING)) == 1  # one announcement
-    assert database_problems(bot_process.database_path) == []
+    assert database_problems(bot_process.database) == []
     assert "Traceback" not in bot_process.logs()
 
 
@@ -131,7 +131,7 @@ async def test_a_ghost_daily_prompt_is_posted_once_after_a_restart_past_the_nonc
     posts = [m for m in fake.channel_messages(World.PROMPTS) if m.embeds]
     assert len(posts) == 1
     assert created(fake, World.PROMPTS) == 1
-    [row] = read_rows(bot_process.database_path, "SELECT * FROM prompt_posts")
+    [row] = read_rows(bot_process.database, "SELECT * FROM prompt_posts")
     assert (row["status"], row["message_id"]) == ("sent", posts[0].id)
     assert row["thread_id"] == posts[0].id  # its thread followed, once
     assert [t.id for t in fake.threads] == [posts[0].id]

@@ -12,15 +12,16 @@ MEMBERS = 10_000
 
 
 @pytest.fixture
-async def services(tmp_path):
-    services = await open_test_services(tmp_path / "k.db")
+async def services(fresh_database):
+    database = await fresh_database()
+    services = await open_test_services(database)
     for guild_id in (GUILD, OTHER_GUILD):
         await services.guilds.joined(guild_id)
     async with services.db.transaction() as tx:
         # A table no module knows about: the export must find it in the schema.
         await tx.execute(
-            "CREATE TABLE roster (guild_id INTEGER NOT NULL REFERENCES guilds(guild_id) "
-            "ON DELETE CASCADE, user_id INTEGER NOT NULL, note TEXT, api_token TEXT)"
+            "CREATE TABLE roster (guild_id BIGINT NOT NULL REFERENCES guilds(guild_id) "
+            "ON DELETE CASCADE, user_id BIGINT NOT NULL, note TEXT, api_token TEXT)"
         )
         await tx.executemany(
             "INSERT INTO roster VALUES (?, ?, ?, 'secret-value')",
@@ -46,7 +47,7 @@ async def test_export_holds_every_guild_table_with_this_guilds_rows_only(service
         assert [f.filename for f in export.files] == ["kindred-1-20260302-1200.json"]
         document = read(export)
     assert document["format"] == "kindred-guild-export" and document["format_version"] == 1
-    assert document["schema_version"] == await services.db.fetchval("PRAGMA user_version")
+    assert document["schema_version"] == await services.db.schema_version()
     roster = document["tables"]["roster"]
     assert roster["columns"] == ["guild_id", "user_id", "note"]  # no tokens
     assert len(roster["rows"]) == MEMBERS

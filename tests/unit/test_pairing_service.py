@@ -129,8 +129,9 @@ async def stop(services) -> None:
 
 
 @pytest.fixture
-async def env(tmp_path):
-    services = await open_test_services(tmp_path / "k.db")
+async def env(fresh_database):
+    database = await fresh_database()
+    services = await open_test_services(database)
     port = FakePort()
     connect(services, port)
     services.scheduler.start()
@@ -425,9 +426,10 @@ async def test_an_intro_that_cannot_go_anywhere_is_listed_as_undelivered(env):
     assert status.problems and "2 pairing message" in status.problems[0]
 
 
-async def test_an_interrupted_round_resumes_without_repeating_anyone(tmp_path):
+async def test_an_interrupted_round_resumes_without_repeating_anyone(fresh_database):
+    database = await fresh_database()
     clock = FakeClock(START)
-    services = await open_test_services(tmp_path / "k.db", clock)
+    services = await open_test_services(database, clock)
     port = FakePort()
     connect(services, port)
     await schedule(services)
@@ -440,7 +442,7 @@ async def test_an_interrupted_round_resumes_without_repeating_anyone(tmp_path):
     await stop(services)
     assert port.dms("intro") == [1, 2, 3]
 
-    services = await open_test_services(tmp_path / "k.db", clock)  # the restart
+    services = await open_test_services(database, clock)  # the restart
     port.broken_for = set()
     connect(services, port)
     services.scheduler.start()

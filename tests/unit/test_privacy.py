@@ -5,8 +5,12 @@ import re
 import sqlite3
 from datetime import timedelta
 
+import asyncpg
 import pytest
 
+from bot.db import Database
+from bot.db.postgres import PostgresDatabase
+from bot.db.sqlite import SqliteDatabase
 from bot.errors import UserError
 from bot.privacy.departures import PURGE_AFTER_LEAVING, purge_key
 from bot.privacy.reconcile import next_reconcile, reconcile_key
@@ -25,12 +29,39 @@ async def services(services):
     return services
 
 
-def seed_every_member_column(path, guild_id: int) -> list[tuple[str, str]]:
+async def seed_every_member_column(db: Database, guild_id: int) -> list[tuple[str, str]]:
     """One row per (table, member column) holding MEMBER in that column only.
 
-    Written with plain sqlite3 and constraints relaxed, so it needs no knowledge of any table:
-    it is the schema itself that is enumerated, so a table added tomorrow is seeded too.
+    Written on a connection of its own with constraints relaxed, so it needs no knowledge of
+    any table: it is the schema itself that is enumerated, so a table added tomorrow is seeded
+    too (SQLite: foreign keys off, CHECKs ignored; PostgreSQL: foreign-key triggers off for the
+    session, CHECKs dropped from this throwaway database).
     """
+    if isinstance(db, SqliteDatabase):
+        return _seed_sqlite(db.path, guild_id)
+    assert isinstance(db, PostgresDatabase)
+    return await _seed_postgres(db.config.dsn, guild_id)
+
+
+def _row_values(columns: list[tuple[str, bool]], target: str, guild_id: int, counter) -> list:
+    """Values for one row: MEMBER in `target`, someone else in other member columns, the guild,
+    and distinct filler (numbers where the column is an integer)."""
+    values: list[object] = []
+    for column, numeric in columns:
+        if column == target:
+            values.append(MEMBER)
+        elif column.endswith("user_id"):
+            values.append(SOMEONE_ELSE)
+        elif column == "guild_id":
+            values.append(guild_id)
+        elif numeric:
+            values.append(next(counter))
+        else:
+            values.append(f"text {next(counter)}")
+    return values
+
+
+def _seed_sqlite(path, guild_id: int) -> list[tuple[str, str]]:
     counter = itertools.count(guild_id * 100_000)
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA ignore_check_constraints = ON")  # foreign keys are off by default
@@ -39,28 +70,54 @@ def seed_every_member_column(path, guild_id: int) -> list[tuple[str, str]]:
         "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
     ).fetchall():
         info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
-        columns = [(row[1], (row[2] or "").upper()) for row in info]
-        member_columns = [c for c, _ in columns if c.endswith("user_id")]
-        for target in member_columns:
-            values = []
-            for column, kind in columns:
-                if column == target:
-                    values.append(MEMBER)
-                elif column.endswith("user_id"):
-                    values.append(SOMEONE_ELSE)
-                elif column == "guild_id":
-                    values.append(guild_id)
-                elif "INT" in kind:
-                    values.append(next(counter))
-                else:
-                    values.append(f"text {next(counter)}")
+        columns = [(row[1], "INT" in (row[2] or "").upper()) for row in info]
+        for target in [c for c, _ in columns if c.endswith("user_id")]:
             marks = ", ".join("?" for _ in columns)
             names = ", ".join(f'"{c}"' for c, _ in columns)
-            conn.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', values)
+            conn.execute(
+                f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
+                _row_values(columns, target, guild_id, counter),
+            )
             seeded.append((table, target))
     conn.commit()
     conn.close()
     return seeded
+
+
+async def _seed_postgres(dsn: str, guild_id: int) -> list[tuple[str, str]]:
+    counter = itertools.count(guild_id * 100_000)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET session_replication_role = replica")  # no foreign-key triggers
+        checks = await conn.fetch(
+            "SELECT CAST(conrelid AS regclass)::text AS tab, conname FROM pg_constraint "
+            "WHERE contype = 'c' AND connamespace = CAST(current_schema() AS regnamespace)"
+        )
+        for check in checks:
+            await conn.execute(f'ALTER TABLE {check["tab"]} DROP CONSTRAINT "{check["conname"]}"')
+        described: dict[str, list[tuple[str, bool]]] = {}
+        for row in await conn.fetch(
+            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+            "JOIN information_schema.tables t "
+            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name "
+            "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
+            "AND c.table_name <> 'schema_migrations' ORDER BY c.table_name, c.ordinal_position"
+        ):
+            numeric = row["data_type"] in ("bigint", "integer", "smallint")
+            described.setdefault(row["table_name"], []).append((row["column_name"], numeric))
+        seeded = []
+        for table, columns in described.items():
+            for target in [c for c, _ in columns if c.endswith("user_id")]:
+                marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+                names = ", ".join(f'"{c}"' for c, _ in columns)
+                await conn.execute(
+                    f'INSERT INTO "{table}" ({names}) OVERRIDING SYSTEM VALUE VALUES ({marks})',
+                    *_row_values(columns, target, guild_id, counter),
+                )
+                seeded.append((table, target))
+        return seeded
+    finally:
+        await conn.close()
 
 
 async def member_mentions(services, guild_id: int) -> dict[tuple[str, str], int]:
@@ -78,8 +135,8 @@ async def member_mentions(services, guild_id: int) -> dict[tuple[str, str], int]
 
 
 async def test_every_member_column_of_every_table_is_shown_and_forgotten(services):
-    seeded = seed_every_member_column(services.db.path, GUILD)
-    seed_every_member_column(services.db.path, OTHER_GUILD)
+    seeded = await seed_every_member_column(services.db, GUILD)
+    await seed_every_member_column(services.db, OTHER_GUILD)
     assert len(seeded) >= 10, "the feature tables should be there"
     rules = services.member_data.rules()
     kept = {(t, c) for t, rule in rules.items() for c in rule.keep}
@@ -104,7 +161,7 @@ async def test_every_member_column_of_every_table_is_shown_and_forgotten(service
 
 
 async def test_anonymised_rows_stay_with_one_pseudonym_that_is_no_member(services):
-    seeded = seed_every_member_column(services.db.path, GUILD)
+    seeded = await seed_every_member_column(services.db, GUILD)
     rules = services.member_data.rules()
     anonymised = [(t, c) for t, c in seeded if t in rules and c in rules[t].anonymise]
     assert anonymised, "pairing history is anonymised, not deleted"
@@ -186,6 +243,42 @@ async def test_jobs_naming_the_member_are_theirs(services):
     await services.departures.forget(GUILD, MEMBER)
     assert await services.scheduler.due_at("x:1") is None
     assert await services.scheduler.due_at("x:2") is not None
+
+
+async def test_a_job_is_the_members_by_any_user_id_key_holding_their_snowflake(services):
+    snowflake = 912_345_678_901_234_567  # past 2**53: compared as an integer, not a float
+    now = services.clock.now()
+    payloads = {
+        "by-helper": {"ask_id": 3, "helper_user_id": snowflake},
+        "by-user": {"user_id": snowflake, "note": "x"},
+        "neighbour": {"user_id": snowflake + 1},
+        "as-text": {"user_id": str(snowflake)},
+        "other-key": {"user_idx": snowflake, "round_id": snowflake},
+        "nested": {"group": {"user_id": snowflake}},
+    }
+    for key, payload in payloads.items():
+        await services.scheduler.schedule(
+            key, "nothing", now + timedelta(days=1), guild_id=GUILD, payload=payload
+        )
+    for key, payload in {"a-list": f"[{snowflake}]", "a-number": str(snowflake)}.items():
+        await services.db.execute(  # not written by the scheduler, but must not break /privacy
+            "INSERT INTO jobs (key, kind, guild_id, due_at, payload) "
+            "VALUES (?, 'nothing', ?, ?, ?)",
+            (key, GUILD, "2100-01-01 00:00:00", payload),
+        )
+    data = await services.member_data.collect(GUILD, snowflake)
+    jobs = sorted(row["key"] for r in data.records if r.table == "jobs" for row in r.rows)
+    assert jobs == ["by-helper", "by-user"]
+    await services.departures.forget(GUILD, snowflake)
+    left = await services.db.fetchall("SELECT key FROM jobs WHERE guild_id = ?", (GUILD,))
+    assert sorted(r["key"] for r in left) == [
+        "a-list",
+        "a-number",
+        "as-text",
+        "neighbour",
+        "nested",
+        "other-key",
+    ]
 
 
 async def test_a_departed_member_is_purged_after_30_days_unless_they_return(services):

@@ -79,8 +79,9 @@ async def close(services) -> None:
 
 
 @pytest.fixture
-async def env(tmp_path):
-    services, sender = await open_services(tmp_path / "k.db", FakeClock(START))
+async def env(fresh_database):
+    database = await fresh_database()
+    services, sender = await open_services(database, FakeClock(START))
     yield services, sender
     await close(services)
 
@@ -117,10 +118,11 @@ async def test_a_prompt_added_mid_cycle_joins_the_current_cycle(env):
     assert {first, *rest} == {"b001", "b002", added.prompt_id}
 
 
-async def test_the_daily_post_follows_the_guild_timezone_across_the_dst_change(tmp_path):
+async def test_the_daily_post_follows_the_guild_timezone_across_the_dst_change(fresh_database):
+    database = await fresh_database()
     # Friday 2026-03-06; New York springs forward on Sunday 2026-03-08.
     clock = FakeClock(datetime(2026, 3, 6, 15, 0, tzinfo=UTC))
-    services, sender = await open_services(tmp_path / "k.db", clock)
+    services, sender = await open_services(database, clock)
     await services.guilds.set_timezone(G, "America/New_York")
     await schedule(services, "09:00")
     # 09:00 EST on Friday is 14:00 UTC, already past: next is Monday 09:00 EDT = 13:00 UTC.
@@ -159,9 +161,10 @@ async def test_a_scheduled_day_is_posted_once_even_if_the_job_runs_again(env):
     assert len(sender.posts) == 1
 
 
-async def test_a_crash_mid_send_is_resent_with_the_same_nonce_after_restart(tmp_path):
+async def test_a_crash_mid_send_is_resent_with_the_same_nonce_after_restart(fresh_database):
+    database = await fresh_database()
     clock = FakeClock(START)
-    services, sender = await open_services(tmp_path / "k.db", clock)
+    services, sender = await open_services(database, clock)
     await schedule(services)
     release = asyncio.Event()
 
@@ -181,7 +184,7 @@ async def test_a_crash_mid_send_is_resent_with_the_same_nonce_after_restart(tmp_
             break
     await close(services)
 
-    services, sender = await open_services(tmp_path / "k.db", clock)
+    services, sender = await open_services(database, clock)
     sender.posts.extend(hanging.posts)  # Discord already has a message with that nonce
     await run_due(services)
     assert [d.nonce for d in sender.posts] == [hanging.posts[0].nonce]
