@@ -36,6 +36,7 @@ EXTENSIONS = (
     "cogs.prompts",
     "cogs.pairing",
     "cogs.helpdesk",
+    "cogs.breaks",
 )
 
 

@@ -17,6 +17,7 @@ import json
 import logging
 from datetime import datetime
 
+from bot.breaks import BreakCalendar
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.errors import UserError
@@ -62,8 +63,10 @@ class Rounds:
         *,
         topics: TopicSource,
         starters: StarterSource,
+        breaks: BreakCalendar,
     ) -> None:
         self._db = db
+        self._breaks = breaks
         self._scheduler = scheduler
         self._clock = clock
         self._schedule = schedule
@@ -164,7 +167,11 @@ class Rounds:
         next_at = await self._schedule.next_slot(job.guild_id, max(now, job.due_at))
         if slot is None or next_at is None:
             return None  # paused or switched off meanwhile
-        if now - slot < ROUND_CATCH_UP:
+        school_break = await self._breaks.at(job.guild_id, slot)
+        if school_break is not None:
+            # A slot inside a school break is skipped, not caught up after it.
+            log.info("Pairing round of guild %s due %s: on break", job.guild_id, to_db(slot))
+        elif now - slot < ROUND_CATCH_UP:
             await self.start_round(job.guild_id, slot_key(slot), next_at=next_at)
         else:
             log.warning(

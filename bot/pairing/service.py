@@ -18,6 +18,7 @@ Jobs (all persisted in the scheduler):
 
 from __future__ import annotations
 
+from bot.breaks import BreakCalendar, NoBreaks
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
@@ -59,7 +60,9 @@ class PairingService:
         *,
         starters: StarterSource,
         topics: TopicSource = no_topics,
+        breaks: BreakCalendar | None = None,
     ) -> None:
+        breaks = breaks or NoBreaks()
         self.messages = RoundMessages(db, clock, outbox)
         self.schedule = RoundSchedule(db, scheduler, clock, guilds)
         self.membership = Membership(db, scheduler, clock, self.schedule)
@@ -71,8 +74,9 @@ class PairingService:
             self.messages,
             topics=topics,
             starters=starters,
+            breaks=breaks,
         )
-        self.midround = MidRound(db, clock, self.messages)
+        self.midround = MidRound(db, clock, self.messages, breaks)
         self.overview = PairingOverview(db, scheduler, self.schedule, self.membership)
         scheduler.register(ROUND_JOB, self.rounds.round_job)
         scheduler.register(CHECKIN_JOB, self.midround.checkin_job)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.breaks import BreakCalendar, NoBreaks
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
@@ -70,6 +71,7 @@ class PromptService:
         clock: Clock,
         guilds: GuildService,
         outbox: Outbox,
+        breaks: BreakCalendar | None = None,
     ) -> None:
         self._db = db
         self._scheduler = scheduler
@@ -77,7 +79,9 @@ class PromptService:
         self._guilds = guilds
         self.pool = PromptPool(db, clock)
         self.schedule = PromptSchedule(db, scheduler, clock, guilds)
-        self.daily = DailyPoster(db, clock, guilds, self.schedule, self.pool, outbox)
+        self.daily = DailyPoster(
+            db, clock, guilds, self.schedule, self.pool, outbox, breaks or NoBreaks()
+        )
         self.suggestions = SuggestionReview(db, clock, self.pool, outbox)
         scheduler.register(DAILY_JOB, self.daily.daily_job)
 
