@@ -65,7 +65,7 @@ class PairingService:
         breaks = breaks or NoBreaks()
         self.messages = RoundMessages(db, clock, outbox)
         self.schedule = RoundSchedule(db, scheduler, clock, guilds)
-        self.membership = Membership(db, scheduler, clock, self.schedule)
+        self.membership = Membership(db, scheduler, clock, self.schedule, guilds)
         self.rounds = Rounds(
             db,
             scheduler,
