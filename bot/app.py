@@ -37,6 +37,7 @@ EXTENSIONS = (
     "cogs.pairing",
     "cogs.helpdesk",
     "cogs.breaks",
+    "cogs.journal",
 )
 
 

@@ -14,6 +14,7 @@ from .export import GuildExporter
 from .features import Feature
 from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
+from .journal.service import Journal
 from .outbox import Outbox
 from .pairing.service import PairingService
 from .privacy.data import MemberDataEngine
@@ -41,6 +42,7 @@ class Services:
     reconcile: MemberReconcile
     exporter: GuildExporter
     breaks: BreakService
+    journal: Journal
 
     @property
     def features(self) -> tuple[Feature, ...]:
@@ -86,5 +88,6 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         reconcile=MemberReconcile(scheduler, clock, member_data, departures),
         exporter=GuildExporter(db, clock),
         breaks=breaks,
+        journal=Journal(db, clock, outbox),
     )
     return services

@@ -235,6 +235,8 @@ class DailyPoster:
                 "local_date": day.isoformat(),
                 "role_id": settings.role_id,
                 "threads": settings.threads,
+                # The post's "Talk 1:1" button (0: none); "Reflect privately" is always there.
+                "talk_hours": settings.talk_hours,
             },
         )
         assert outbox_id is not None  # a new post row has a new key
@@ -265,6 +267,7 @@ class DailyPoster:
             "channel_id": settings.channel_id,
             "role_id": settings.role_id,
             "threads": settings.threads,
+            "talk_hours": settings.talk_hours,
             "due_at": None if due is None else to_db(due),
             "claimed_at": to_db(self._clock.now()),
         }

@@ -62,6 +62,8 @@ class PromptService:
     name = "Daily prompts"
     privacy_rules: TableRules = {
         "prompt_suggestions": TableRule("prompt suggestions", anonymise=("decided_by_user_id",)),
+        "journal_entries": TableRule("private journal entries"),
+        "talk_signups": TableRule("'Talk 1:1 about this' sign-ups"),
     }
 
     def __init__(
