@@ -35,7 +35,9 @@ async def env(fresh_database):
     await services.db.close()
 
 
-async def sent_post(services, day: str, text: str, *, guild_id=G, thread_id=THREAD) -> int:
+async def sent_post(
+    services, day: str, text: str, *, guild_id: int = G, thread_id: int | None = THREAD
+) -> int:
     """A daily post that went out (the journal only needs its row)."""
     return await services.db.insert(
         "INSERT INTO prompt_posts (guild_id, local_date, status, prompt_id, prompt_text, "
