@@ -135,15 +135,18 @@ class Journal:
         now = to_db(self._clock.now())
         async with self._db.transaction() as tx:
             await ensure_guild_row(tx, guild_id, self._clock.now())
-            created_at = await tx.fetchval(
+            existed = await tx.fetchval(
+                "SELECT id FROM journal_entries WHERE guild_id = ? AND user_id = ? AND post_id = ?",
+                (guild_id, user_id, post_id),
+            )
+            await tx.execute(
                 "INSERT INTO journal_entries "
                 "(guild_id, user_id, post_id, text, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id, post_id) "
-                "DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at "
-                "RETURNING created_at",
+                "DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at",
                 (guild_id, user_id, post_id, text, now, now),
             )
-        return created_at == now
+        return existed is None
 
     async def page(self, guild_id: int, user_id: int, index: int) -> JournalPage:
         """Entry number `index` of the member's journal, newest first (clamped to the list)."""

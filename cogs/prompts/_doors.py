@@ -28,6 +28,7 @@ class ReflectModal(discord.ui.Modal, title="Reflect privately"):
         self.post_id = post_id
         self.reflection: discord.ui.TextInput[ReflectModal] = discord.ui.TextInput(
             label="Only you can read this",
+            custom_id="reflection",
             style=discord.TextStyle.paragraph,
             placeholder=shorten(prompt_text, PLACEHOLDER_LIMIT),
             default=draft or None,
