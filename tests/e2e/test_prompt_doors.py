@@ -2,7 +2,7 @@
 listed, shared once to the thread, deleted; nobody else sees or deletes it), "Talk 1:1 about
 this" (the talk list paired at talk_hours), and school breaks over a working week."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -53,7 +53,7 @@ async def test_a_reflection_is_saved_listed_shared_once_and_deleted_by_its_autho
     listing = await kindred.reply(ANN, "journal")
     assert listing.ephemeral and "Exit tickets told me more than the quiz." in listing.text
     assert "1 of 1" in listing.text
-    previous, nxt, share, delete = listing.custom_ids()
+    _previous, nxt, share, delete = listing.custom_ids()
 
     # Another member can neither page, share nor delete it, and their journal is empty.
     for custom_id in (nxt, share, delete):
