@@ -81,15 +81,18 @@ class Rounds:
 
     async def pool(self, guild_id: int) -> list[int]:
         """Opted-in members still in the guild, with the role if set, and not paused."""
-        if self._presence is None:
-            raise DiscordUnavailable("not connected to Discord")
-        settings = await self._schedule.settings(guild_id)
         rows = await self._db.fetchall(
             "SELECT user_id FROM pairing_members "
             "WHERE guild_id = ? AND (paused_until IS NULL OR paused_until <= ?)",
             (guild_id, to_db(self._clock.now())),
         )
-        candidates = {r["user_id"] for r in rows}
+        return await self.present_of(guild_id, {r["user_id"] for r in rows})
+
+    async def present_of(self, guild_id: int, candidates: set[int]) -> list[int]:
+        """Those of `candidates` still in the guild with the pairing role (if set), sorted."""
+        if self._presence is None:
+            raise DiscordUnavailable("not connected to Discord")
+        settings = await self._schedule.settings(guild_id)
         present = await self._presence.present(
             guild_id, candidates, settings.role_id if settings else None
         )
@@ -97,7 +100,10 @@ class Rounds:
 
     async def plan(self, guild_id: int, seed: int) -> RoundPlan:
         """Who would meet whom if a round ran now (nothing is stored or sent)."""
-        members = await self.pool(guild_id)
+        return await self.plan_for(guild_id, await self.pool(guild_id), seed)
+
+    async def plan_for(self, guild_id: int, members: list[int], seed: int) -> RoundPlan:
+        """How the engine groups `members`, honouring blocks and the guild's history."""
         history = await self._db.fetchall(
             """
             SELECT a.user_id AS a_id, b.user_id AS b_id, MAX(a.round_id) AS round_id
@@ -213,7 +219,7 @@ class Rounds:
             )
             if round_id is None:
                 return None  # created concurrently; that run sends its messages
-            await self._store_plan(tx, guild_id, round_id, plan)
+            await self.store_plan(tx, guild_id, round_id, plan)
             sizes = [len(g) for g in plan.groups]
             announcement = Announcement(
                 round_id=round_id,
@@ -249,7 +255,7 @@ class Rounds:
         )
         return StartedRound(round_id, created=True, plan=plan)
 
-    async def _store_plan(
+    async def store_plan(
         self, tx: Transaction, guild_id: int, round_id: int, plan: RoundPlan
     ) -> None:
         """Groups and assignments, in the caller's transaction."""

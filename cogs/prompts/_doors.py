@@ -1,4 +1,5 @@
-"""The daily post's buttons: "Reflect privately" (a form saved to the member's journal).
+"""The daily post's buttons: "Talk 1:1 about this" (the day's talk list) and "Reflect
+privately" (a form saved to the member's journal).
 
 Buttons are `DynamicItem`s whose custom_id holds the post's id, so a post from last week still
 works after any number of restarts.
@@ -85,11 +86,57 @@ class ReflectButton(
         await interaction.response.send_modal(ReflectModal(self.post_id, prompt, draft))
 
 
+class TalkButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kindred:talk:(?P<post>[0-9]+)",
+):
+    """Joins (or, pressed again, leaves) this post's talk list."""
+
+    def __init__(self, post_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Talk 1:1 about this",
+                emoji="💬",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"kindred:talk:{post_id}",
+            )
+        )
+        self.post_id = post_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> TalkButton:
+        return cls(int(match["post"]))
+
+    @shows_errors
+    async def callback(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        roles = getattr(interaction.user, "roles", [])
+        toggled = await services_of(interaction).pairing.talks.toggle(
+            interaction.guild_id,
+            self.post_id,
+            interaction.user.id,
+            frozenset(r.id for r in roles),
+        )
+        at = discord.utils.format_dt(toggled.pair_at, "t")
+        if toggled.joined:
+            text = (
+                f"You're on today's talk list. At {at} I'll pair everyone on it and DM you "
+                "who you're talking with. Press again to leave the list."
+            )
+        else:
+            text = "You've left today's talk list; nobody will be paired with you for it."
+        await reply(interaction, text)
+
+
 def post_view(post_id: int, talk_hours: int) -> discord.ui.View:
-    """The buttons under a daily post."""
+    """The buttons under a daily post ("Talk 1:1" only while the guild has talk_hours)."""
     view = discord.ui.View(timeout=None)
+    if talk_hours:
+        view.add_item(TalkButton(post_id))
     view.add_item(ReflectButton(post_id))
     return view
 
 
-DOORS = (ReflectButton,)  # the dynamic items the prompts cog registers
+DOORS = (TalkButton, ReflectButton)  # the dynamic items the prompts cog registers
