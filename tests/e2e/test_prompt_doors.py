@@ -2,7 +2,7 @@
 listed, shared once to the thread, deleted; nobody else sees or deletes it), "Talk 1:1 about
 this" (the talk list paired at talk_hours), and school breaks over a working week."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -81,3 +81,47 @@ async def test_a_reflection_is_saved_listed_shared_once_and_deleted_by_its_autho
     await done.wait_for(lambda h: any("Deleted" in m.content for m in h.messages))
     assert "journal is empty" in (await kindred.reply(ANN, "journal")).content
     assert len([m for m in kindred.fake.channel_messages(thread.id) if "reflection" in m.text]) == 1
+
+
+async def press_talk(kindred, post, user_id: int) -> str:
+    handle = await kindred.click(post, button(post, "kindred:talk:"), user_id)
+    answer = await handle.response()
+    assert answer.ephemeral
+    return answer.content
+
+
+async def test_the_talk_list_is_paired_at_talk_hours_and_a_lone_member_is_told_kindly(kindred):
+    post = await post_today(kindred, talk_hours=3)
+    prompt = post.embeds[0]["description"]
+    assert [c.split(":")[1] for c in post.custom_ids()] == ["talk", "reflect"]
+    assert "on today's talk list" in await press_talk(kindred, post, ANN)
+    assert "on today's talk list" in await press_talk(kindred, post, BEN)
+    assert "on today's talk list" in await press_talk(kindred, post, CAL)
+    assert "left today's talk list" in await press_talk(kindred, post, CAL)
+
+    await kindred.advance(timedelta(hours=3))
+    fake = kindred.fake
+    await fake.wait_for(lambda f: f.dms_to(ANN) and f.dms_to(BEN))
+    await kindred.restart()
+    await kindred.advance(timedelta(hours=1))
+    [to_ann], [to_ben] = fake.dms_to(ANN), fake.dms_to(BEN)
+    assert f"<@{BEN}>" in to_ann.content and f"<@{ANN}>" in to_ben.content
+    assert f"> {prompt}" in to_ann.content and f"> {prompt}" in to_ben.content
+    assert fake.dms_to(CAL) == []
+    assert len(fake.dm_attempts_to(ANN)) == len(fake.dm_attempts_to(BEN)) == 1
+    assert "paired already" in await press_talk(kindred, post, CAL)
+
+    # The next day only Cal signs up: no partner, and a kind word instead.
+    await kindred.set_time(ONE_PM + timedelta(days=1))
+    tuesday = await kindred.fake.wait_for(
+        lambda _f: (found := prompt_posts(kindred)) and len(found) == 2 and found[-1]
+    )
+    await press_talk(kindred, tuesday, CAL)
+    await kindred.advance(timedelta(hours=3))
+    [alone] = await fake.wait_for(lambda f: f.dms_to(CAL) or None)
+    assert "nobody else signed up today" in alone.content
+
+
+async def test_without_talk_hours_the_post_has_only_the_reflect_button(kindred):
+    post = await post_today(kindred, talk_hours=0)
+    assert [c.split(":")[1] for c in post.custom_ids()] == ["reflect"]
