@@ -76,14 +76,17 @@ class Talks:
         self, guild_id: int, post_id: int, user_id: int, role_ids: frozenset[int]
     ) -> TalkToggle:
         """Put the member on the post's talk list, or take them off it if they were on it."""
+        # A press can beat the outbox's 'sent' mark (the post is visible while its thread is
+        # being opened): until then the post counts from its claim.
         post = await self._db.fetchone(
-            "SELECT sent_at, talk_hours FROM prompt_posts "
-            "WHERE guild_id = ? AND id = ? AND status = 'sent'",
+            "SELECT COALESCE(sent_at, claimed_at) AS posted_at, talk_hours FROM prompt_posts "
+            "WHERE guild_id = ? AND id = ? AND status IN ('claimed', 'sent')",
             (guild_id, post_id),
         )
-        if post is None or not post["talk_hours"] or post["sent_at"] is None:
+        if post is None or not post["talk_hours"]:
             raise UserError(CLOSED)
-        pair_at = from_db(post["sent_at"]) + timedelta(hours=post["talk_hours"])
+        pair_at = from_db(post["posted_at"]) + timedelta(hours=post["talk_hours"])
+        pair_at = await self._scheduler.due_at(talk_job_key(post_id)) or pair_at
         if self._clock.now() >= pair_at:
             raise UserError(
                 "This prompt's talk list has been paired already. Try tomorrow's prompt!"
