@@ -78,7 +78,8 @@ class JournalView(OwnerOnlyView):
         self.share.disabled = entry is None or entry.shared_at is not None
         self.delete.disabled = entry is None
 
-    async def _render(self, interaction: discord.Interaction, index: int, note: str = "") -> None:
+    async def render(self, interaction: discord.Interaction, index: int, note: str = "") -> None:
+        """Show entry `index` (from current data) in the message the interaction came from."""
         self.page = await self._show(index)
         self._sync()
         if self.page.entry is None:
@@ -90,11 +91,11 @@ class JournalView(OwnerOnlyView):
 
     @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
     async def previous(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._render(interaction, self.page.index - 1)
+        await self.render(interaction, self.page.index - 1)
 
     @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._render(interaction, self.page.index + 1)
+        await self.render(interaction, self.page.index + 1)
 
     @discord.ui.button(label="Share to thread", style=discord.ButtonStyle.primary)
     async def share(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -103,11 +104,16 @@ class JournalView(OwnerOnlyView):
         shared = await self._journal.share(
             self._guild_id, self.owner_id, entry.id, interaction.user.display_name
         )
-        await self._render(
+        await self.render(
             interaction,
             self.page.index,
             f"Shared in <#{shared.thread_id}> under your name (nobody is pinged).",
         )
+
+    async def delete_entry(self, interaction: discord.Interaction, entry_id: int) -> None:
+        """Delete an entry of the owner's (confirmed) and show the journal as it is now."""
+        await self._journal.delete(self._guild_id, self.owner_id, entry_id)
+        await self.render(interaction, self.page.index, "Deleted.")
 
     @discord.ui.button(label="Delete", style=discord.ButtonStyle.danger)
     async def delete(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -121,7 +127,7 @@ class JournalView(OwnerOnlyView):
 
 
 class ConfirmDelete(OwnerOnlyView):
-    """ "Delete" asks first; either answer goes back to the journal."""
+    """Asks before "Delete" deletes; either answer goes back to the journal."""
 
     def __init__(self, journal_view: JournalView, entry_id: int) -> None:
         super().__init__(journal_view.owner_id)
@@ -130,13 +136,11 @@ class ConfirmDelete(OwnerOnlyView):
 
     @discord.ui.button(label="Yes, delete it", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        view = self._journal_view
-        await view._journal.delete(view._guild_id, view.owner_id, self._entry_id)
-        await view._render(interaction, view.page.index, "Deleted.")
+        await self._journal_view.delete_entry(interaction, self._entry_id)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
-        await self._journal_view._render(interaction, self._journal_view.page.index)
+        await self._journal_view.render(interaction, self._journal_view.page.index)
 
 
 class JournalCog(commands.Cog):
