@@ -5,9 +5,9 @@ table added by a later migration is exported without touching this file), only t
 rows, member ids as plain ids. What is not: the scheduler's `jobs` (how Kindred plans its own
 work, not the guild's data; it is recomputed from the settings) and any column whose name marks
 a secret (`token`, `secret`, `password`). Members' journal entries are private even from
-admins: the export holds only their count (`"journal_entries": {"count": n}`). The file names
-the schema version (the last migration applied) and this format's version, so a reader knows
-which columns to expect.
+admins: the export holds only their count (`"journal_entries"` has no rows, and a `count`). The
+file names the schema version (the last migration applied) and this format's version, so a
+reader knows which columns to expect.
 
 It has to work for a guild with 10,000 members, so rows are streamed: read in chunks from a
 snapshot and written straight to a temporary file, never held in one list. The snapshot
@@ -120,7 +120,8 @@ class GuildExporter:
                     async for chunk in snapshot.chunks(sql, (guild_id,), 1):
                         count = chunk[0][0]
                     out.write(f"{', ' if index else ''}\n{json.dumps(table.name)}: ")
-                    out.write(json.dumps({"count": count}))
+                    # The shape of every table (no columns, no rows) plus the count.
+                    out.write(json.dumps({"columns": [], "rows": [], "count": count}))
                     continue
                 columns = exported_columns(table)
                 out.write(

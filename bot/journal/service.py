@@ -23,6 +23,7 @@ SHARE_KIND = "journal.share"
 
 
 def share_key(entry_id: int) -> str:
+    """The outbox key of an entry's one share to its thread."""
     return f"{SHARE_KIND}:{entry_id}"
 
 
@@ -65,10 +66,12 @@ class ShareMessage:
     text: str
 
     def payload(self) -> dict[str, object]:
+        """The outbox payload (everything the renderer needs)."""
         return {"user_id": self.user_id, "author_name": self.author_name, "text": self.text}
 
     @classmethod
     def from_row(cls, row: OutboxRow) -> ShareMessage:
+        """The message an outbox row carries."""
         p = row.payload
         return cls(p["user_id"], p["author_name"], p["text"])
 

@@ -37,6 +37,7 @@ CLOSED = "Talk 1:1 is not open on that post."
 
 
 def talk_job_key(post_id: int) -> str:
+    """The job that pairs a post's talk list."""
     return f"{TALK_JOB}:{post_id}"
 
 

@@ -144,7 +144,7 @@ async def test_the_export_counts_entries_and_holds_no_text(env):
     async with services.exporter.export(G) as export:
         raw = b"".join(f.path.read_bytes() for f in export.files).decode()
     assert "private thought" not in raw
-    assert json.loads(raw)["tables"]["journal_entries"] == {"count": 2}
+    assert json.loads(raw)["tables"]["journal_entries"] == {"columns": [], "rows": [], "count": 2}
 
 
 # bot/privacy still speaks SQLite only (GLOB); its PostgreSQL port is issue 12's (pg12b).
