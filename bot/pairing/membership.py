@@ -146,7 +146,7 @@ class Membership:
             """
             SELECT r.round_id, r.started_at, a.group_id FROM pairing_rounds r
             JOIN pairing_assignments a ON a.round_id = r.round_id AND a.user_id = ?
-            WHERE r.guild_id = ? ORDER BY r.round_id DESC LIMIT 1
+            WHERE r.guild_id = ? AND r.talk_post_id IS NULL ORDER BY r.round_id DESC LIMIT 1
             """,
             (user_id, guild_id),
         )

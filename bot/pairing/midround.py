@@ -46,7 +46,7 @@ class MidRound:
             row = await tx.fetchone(
                 "SELECT a.round_id, a.group_id FROM pairing_assignments a WHERE a.user_id = ? "
                 "AND a.left_guild = 0 AND a.round_id = (SELECT MAX(round_id) FROM pairing_rounds "
-                "WHERE guild_id = ?)",
+                "WHERE guild_id = ? AND talk_post_id IS NULL)",  # the current round, not a talk
                 (user_id, guild_id),
             )
             if row is None:

@@ -161,3 +161,24 @@ async def test_the_talk_of_a_post_made_before_a_break_still_runs(env):
     clock.advance(timedelta(hours=12))
     await run_due(services)
     assert sorted(u for u, _ in discord.intros) == [1, 2]
+
+
+async def test_a_talk_is_not_the_current_round_for_status_stats_or_a_member_leaving(env):
+    services, discord, clock = env
+    await services.pairing.schedule.configure(
+        G, channel_id=1003, cadence="weekly", weekday=2, time_text="09:00", role_id=None
+    )
+    for user_id in (1, 2):
+        await services.pairing.membership.join(G, user_id, frozenset())
+    await services.pairing.rounds.run_now(G, 99)
+    post = await sent_post(services)
+    for user_id in (1, 3):
+        await press(services, post, user_id)
+    clock.advance(timedelta(hours=6))
+    await run_due(services)
+    assert (await services.pairing.membership.member_status(G, 1)).partner_ids == (2,)
+    assert (await services.pairing.overview.stats(G)).rounds == 1
+    await services.pairing.member_left(G, 1)
+    await run_due(services)
+    notices = [m.user_id for m in discord.messages if m.kind == "pairing.notice"]
+    assert notices == [2]  # the round partner is told; the talk was a one-off
