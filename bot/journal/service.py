@@ -107,10 +107,11 @@ class Journal:
         self._outbox = outbox
 
     async def prompt_of(self, guild_id: int, post_id: int) -> str:
-        """The text of a sent daily post of this guild (what the modal shows as its title)."""
+        """The text of a daily post of this guild that is out (or going out: a press can beat
+        the outbox's 'sent' mark), which the form shows as its placeholder."""
         text = await self._db.fetchval(
             "SELECT prompt_text FROM prompt_posts WHERE guild_id = ? AND id = ? "
-            "AND status = 'sent'",
+            "AND status IN ('claimed', 'sent')",
             (guild_id, post_id),
         )
         if text is None:
