@@ -3,7 +3,8 @@
 Only the member reads an entry (every read here takes the member's id); no admin command shows
 texts and the export counts them only. "Share to thread" posts the text once in the prompt's
 thread under the member's name: `shared_at` is set in the transaction that enqueues the
-message (`journal.share:<entry id>`), so a second press is refused and a retry cannot post twice.
+message (`journal.share:<entry id>:<shared_at>`), so a second press is refused and a retry
+cannot post twice. A share Discord refuses for good (the thread was deleted) is undone.
 """
 
 from __future__ import annotations
@@ -12,19 +13,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.clock import Clock
-from bot.db import Database, Row
+from bot.db import Database, Row, Transaction
 from bot.errors import UserError
 from bot.guilds import ensure_guild_row
-from bot.outbox import Outbox, OutboxRow
+from bot.outbox import Failed, KindHooks, Outbox, OutboxRow
 from bot.timeutil import maybe_from_db, to_db
 
 MAX_ENTRY_LENGTH = 2000
 SHARE_KIND = "journal.share"
 
 
-def share_key(entry_id: int) -> str:
-    """The outbox key of an entry's one share to its thread."""
-    return f"{SHARE_KIND}:{entry_id}"
+def share_key(entry_id: int, shared_at: str) -> str:
+    """The outbox key of sharing an entry (decided at `shared_at`, as stored): one message per
+    decision; a share Discord refused for good is undone, and a new one is a new decision."""
+    return f"{SHARE_KIND}:{entry_id}:{shared_at.replace(' ', 'T')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +63,25 @@ class Shared:
 class ShareMessage:
     """What the thread shows: the member's text under their name (mentions disabled)."""
 
+    entry_id: int
     user_id: int
     author_name: str
     text: str
 
     def payload(self) -> dict[str, object]:
         """The outbox payload (everything the renderer needs)."""
-        return {"user_id": self.user_id, "author_name": self.author_name, "text": self.text}
+        return {
+            "entry_id": self.entry_id,
+            "user_id": self.user_id,
+            "author_name": self.author_name,
+            "text": self.text,
+        }
 
     @classmethod
     def from_row(cls, row: OutboxRow) -> ShareMessage:
         """The message an outbox row carries."""
         p = row.payload
-        return cls(p["user_id"], p["author_name"], p["text"])
+        return cls(p["entry_id"], p["user_id"], p["author_name"], p["text"])
 
 
 _ENTRY_SQL = (
@@ -105,6 +113,7 @@ class Journal:
         self._db = db
         self._clock = clock
         self._outbox = outbox
+        outbox.register(SHARE_KIND, KindHooks(on_failed=self._share_failed))
 
     async def prompt_of(self, guild_id: int, post_id: int) -> str:
         """The text of a daily post of this guild that is out (or going out: a press can beat
@@ -189,14 +198,14 @@ class Journal:
                 raise UserError("You shared this reflection already; it is in the thread.")
             if row["thread_id"] is None:
                 raise UserError("That prompt has no thread to share in.")
+            shared_at = to_db(self._clock.now())
             await tx.execute(
-                "UPDATE journal_entries SET shared_at = ? WHERE id = ?",
-                (to_db(self._clock.now()), entry_id),
+                "UPDATE journal_entries SET shared_at = ? WHERE id = ?", (shared_at, entry_id)
             )
-            message = ShareMessage(user_id, author_name, row["text"])
+            message = ShareMessage(entry_id, user_id, author_name, row["text"])
             outbox_id = await self._outbox.enqueue(
                 tx,
-                key=share_key(entry_id),
+                key=share_key(entry_id, shared_at),
                 kind=SHARE_KIND,
                 guild_id=guild_id,
                 channel_id=row["thread_id"],
@@ -205,6 +214,13 @@ class Journal:
         assert outbox_id is not None  # shared_at guards the key
         self._outbox.wake()
         return Shared(row["thread_id"], outbox_id)
+
+    async def _share_failed(self, tx: Transaction, row: OutboxRow, failed: Failed) -> None:
+        """Discord refused the share for good (the thread is gone, say): the entry is not shared,
+        so its author may try again."""
+        await tx.execute(
+            "UPDATE journal_entries SET shared_at = NULL WHERE id = ?", (row.payload["entry_id"],)
+        )
 
     async def delete(self, guild_id: int, user_id: int, entry_id: int) -> None:
         """Delete one of the member's own entries."""

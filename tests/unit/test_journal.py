@@ -3,11 +3,13 @@ member reads or deletes theirs, shared once to the prompt's thread, counted (nev
 the export, shown and forgotten by privacy. On SQLite and PostgreSQL."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
 from bot.errors import UserError
 from bot.journal.service import MAX_ENTRY_LENGTH, share_key
+from bot.outbox import Failed
 from bot.timeutil import to_db
 from tests.support.clock import FakeClock
 from tests.support.db import START, open_test_services
@@ -107,10 +109,29 @@ async def test_sharing_posts_once_in_the_thread_and_a_second_press_is_refused(en
     with pytest.raises(UserError, match="shared this reflection already"):
         await services.journal.share(G, ANN, entry.id, "Ann")
     await drain(services.outbox)
-    messages = transport.sent_to(share_key(entry.id))
+    key = share_key(entry.id, to_db(START))
+    messages = transport.sent_to(key)
     assert [(m.channel_id, m.kind) for m in messages] == [(THREAD, "journal.share")]
-    assert transport.attempts == [share_key(entry.id)]
+    assert transport.attempts == [key]
     assert (await services.journal.entry(G, ANN, entry.id)).shared_at is not None
+
+
+async def test_a_share_refused_for_good_is_undone_and_may_be_tried_again(env):
+    services, transport, clock = env
+    post = await sent_post(services, "2026-03-02", "What went well?")
+    await services.journal.save(G, ANN, post, "Worth sharing")
+    entry = (await services.journal.page(G, ANN, 0)).entry
+    assert entry is not None
+    first = share_key(entry.id, to_db(START))
+    transport.script(first, Failed("the channel <#5000> no longer exists", 10003, True))
+    await services.journal.share(G, ANN, entry.id, "Ann")
+    await drain(services.outbox)
+    assert (await services.journal.entry(G, ANN, entry.id)).shared_at is None
+    clock.advance(60)
+    await services.journal.share(G, ANN, entry.id, "Ann")
+    await drain(services.outbox)
+    assert len(transport.sent_to(share_key(entry.id, to_db(START + timedelta(seconds=60))))) == 1
+    assert transport.sent_to(first) == []
 
 
 async def test_a_prompt_without_a_thread_cannot_be_shared_to_one(env):
