@@ -196,3 +196,20 @@ async def test_no_checkin_is_sent_during_a_break(env):
     await run_due(services)
     assert [m for m in transport.messages if m.kind == "pairing.checkin"] == []
     assert await services.scheduler.due_at(f"pairing.checkin:{started.round_id}") is None
+
+
+async def test_a_break_is_the_guilds_local_dates_not_utc_ones(env):
+    services, _ = env
+    await services.guilds.set_timezone(G, "Pacific/Auckland")  # UTC+13 in March
+    await services.prompts.schedule.configure(
+        G, channel_id=CHANNEL, time_text="08:00", weekends=False, threads=True, role_id=None
+    )
+    await services.breaks.add(G, "2026-03-04", "2026-03-04", "")  # a Wednesday in Auckland
+    # 08:00 in Auckland on Wednesday 4 March is 19:00 UTC on Tuesday 3 March.
+    for moment in (datetime(2026, 3, 2, 19, tzinfo=UTC), datetime(2026, 3, 3, 19, tzinfo=UTC)):
+        services.clock.set(moment)
+        await run_due(services)
+    rows = await services.db.fetchall("SELECT local_date FROM prompt_posts ORDER BY local_date")
+    assert [r["local_date"] for r in rows] == ["2026-03-03"]
+    assert (await services.breaks.at(G, datetime(2026, 3, 3, 19, tzinfo=UTC))) is not None
+    assert (await services.breaks.at(G, datetime(2026, 3, 3, 10, tzinfo=UTC))) is None
