@@ -168,8 +168,6 @@ async def test_the_export_counts_entries_and_holds_no_text(env):
     assert json.loads(raw)["tables"]["journal_entries"] == {"columns": [], "rows": [], "count": 2}
 
 
-# bot/privacy still speaks SQLite only (GLOB); its PostgreSQL port is issue 12's (pg12b).
-@pytest.mark.backends("sqlite")
 async def test_privacy_shows_and_forgets_a_members_entries_only(env):
     services, _, _ = env
     post = await sent_post(services, "2026-03-02", "What went well?")
