@@ -16,8 +16,7 @@ import pytest
 
 from tests.conftest import BotProcess
 from tests.fakediscord.fixtures import World
-from tests.reliability.conftest import database_problems
-from tests.reliability.test_crash_restart import command, read_rows
+from tests.reliability.test_crash_restart import command
 from tests.reliability.test_ghost_sends import (
     HOLD,
     NOT_A_GUILD_CHANNEL,
@@ -26,6 +25,7 @@ from tests.reliability.test_ghost_sends import (
     restart_later,
     until_nothing_unsent,
 )
+from tests.support.db import database_problems, read_rows
 
 ANN, BEN, CAL = World.MEMBERS[:3]
 HOUR = 3600.0
@@ -75,7 +75,7 @@ async def test_a_talk_killed_between_pairing_and_sending_introduces_each_member_
     await bot_process.start()
     await kill_while_discord_holds_the_answer(bot_process)
     [paired] = read_rows(
-        bot_process.database_path,
+        bot_process.database,
         "SELECT COUNT(*) AS n FROM pairing_rounds WHERE slot_key LIKE 'talk:%'",
     )
     assert paired["n"] == 1  # killed after pairing
@@ -92,5 +92,5 @@ async def test_a_talk_killed_between_pairing_and_sending_introduces_each_member_
         assert f"<@{partner}>" in intro.content and f"> {prompt}" in intro.content
         assert created(fake, fake.dm_channel_ids[user_id]) == 1
     assert fake.dms_to(CAL) == []
-    assert database_problems(bot_process.database_path) == []
+    assert database_problems(bot_process.database) == []
     assert "Traceback" not in bot_process.logs()
