@@ -36,6 +36,8 @@ EXTENSIONS = (
     "cogs.prompts",
     "cogs.pairing",
     "cogs.helpdesk",
+    "cogs.breaks",
+    "cogs.journal",
 )
 
 

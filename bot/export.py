@@ -4,8 +4,10 @@ What is in it: every guild-scoped table (one with `guild_id`, found in the live 
 table added by a later migration is exported without touching this file), only this guild's
 rows, member ids as plain ids. What is not: the scheduler's `jobs` (how Kindred plans its own
 work, not the guild's data; it is recomputed from the settings) and any column whose name marks
-a secret (`token`, `secret`, `password`). The file names the schema version (the last migration
-applied) and this format's version, so a reader knows which columns to expect.
+a secret (`token`, `secret`, `password`). Members' journal entries are private even from
+admins: the export holds only their count (`"journal_entries"` has no rows, and a `count`). The
+file names the schema version (the last migration applied) and this format's version, so a
+reader knows which columns to expect.
 
 It has to work for a guild with 10,000 members, so rows are streamed: read in chunks from a
 snapshot and written straight to a temporary file, never held in one list. The snapshot
@@ -36,6 +38,8 @@ EXPORT_FORMAT_VERSION = 1
 # Machinery, not the guild's data: scheduled jobs, and messages on their way to Discord (whose
 # payloads can hold private notes to a member, e.g. a thank-you).
 EXCLUDED_TABLES = frozenset({"jobs", "outbox"})
+# Members' private texts no admin may read: the export says how many there are, nothing more.
+COUNTED_TABLES = frozenset({"journal_entries"})
 SECRET_MARKERS = ("token", "secret", "password")
 CHUNK_ROWS = 1_000
 # Discord's per-file limit without boosts (10 MiB since 2024, as discord.utils has it); the cog
@@ -110,6 +114,15 @@ class GuildExporter:
         total = 0
         async with self._db.snapshot() as snapshot:
             for index, table in enumerate(scoped):
+                if table.name in COUNTED_TABLES:
+                    sql = f"SELECT COUNT(*) FROM {quote(table.name)} WHERE guild_id = ?"
+                    count = 0
+                    async for chunk in snapshot.chunks(sql, (guild_id,), 1):
+                        count = chunk[0][0]
+                    out.write(f"{', ' if index else ''}\n{json.dumps(table.name)}: ")
+                    # The shape of every table (no columns, no rows) plus the count.
+                    out.write(json.dumps({"columns": [], "rows": [], "count": count}))
+                    continue
                 columns = exported_columns(table)
                 out.write(
                     f"{', ' if index else ''}\n{json.dumps(table.name)}: "

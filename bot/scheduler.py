@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .clock import Alarm, Clock
-from .db import Database
+from .db import Database, Transaction
 from .timeutil import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,28 @@ class Scheduler:
             """,
             (key, kind, guild_id, to_db(due_at), json.dumps(payload or {})),
         )
+        self._alarm.wake()
+
+    async def schedule_in(
+        self,
+        tx: Transaction,
+        key: str,
+        kind: str,
+        due_at: datetime,
+        *,
+        guild_id: int | None = None,
+        payload: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Create the job `key` in the caller's transaction unless it exists (it then keeps its
+        time), so the job and the decision it serves commit together; `wake()` after the commit."""
+        await tx.execute(
+            "INSERT INTO jobs (key, kind, guild_id, due_at, payload, attempts) "
+            "VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (key) DO NOTHING",
+            (key, kind, guild_id, to_db(due_at), json.dumps(payload or {})),
+        )
+
+    def wake(self) -> None:
+        """Look for due jobs now (after committing a job made with `schedule_in`)."""
         self._alarm.wake()
 
     async def schedule_missing(self, jobs: Iterable[tuple[str, str, datetime, int | None]]) -> None:

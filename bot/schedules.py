@@ -36,6 +36,7 @@ __all__ = [
     "next_daily_post",
     "next_round_slot",
     "parse_hhmm",
+    "parse_local_date",
     "round_anchor",
     "scheduled_utc",
     "slot_key",
@@ -274,3 +275,17 @@ def _next_monthly(after_utc: datetime, tz: ZoneInfo, weekday: int, at: time) -> 
 def _add_months(first_of_month: date, months: int) -> date:
     index = first_of_month.month - 1 + months
     return date(first_of_month.year + index // 12, index % 12 + 1, 1)
+
+
+_LOCAL_DATE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
+
+
+def parse_local_date(text: str, what: str = "date") -> date:
+    """`YYYY-MM-DD` as a local date; the ValueError names `what` and quotes the input."""
+    match = _LOCAL_DATE.fullmatch(text)
+    if match is None:
+        raise ValueError(f"The {what} `{text.strip()[:40]}` is not a date; write it as YYYY-MM-DD.")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError as exc:
+        raise ValueError(f"The {what} `{text.strip()}` is not a real date ({exc}).") from None

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .breaks.service import BreakService
 from .clock import Clock
 from .db import Database
 from .export import GuildExporter
 from .features import Feature
 from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
+from .journal.service import Journal
 from .outbox import Outbox
 from .pairing.service import PairingService
 from .privacy.data import MemberDataEngine
@@ -39,11 +41,13 @@ class Services:
     departures: Departures
     reconcile: MemberReconcile
     exporter: GuildExporter
+    breaks: BreakService
+    journal: Journal
 
     @property
     def features(self) -> tuple[Feature, ...]:
         """The features in the order `/about` and `/admin show` list them."""
-        return (self.prompts, self.pairing, self.helpdesk)
+        return (self.prompts, self.pairing, self.helpdesk, self.breaks)
 
 
 def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services:
@@ -51,7 +55,8 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
     # Every message any feature sends goes through the one outbox (bot/outbox).
     outbox = Outbox(db, clock)
     guilds = GuildService(db, scheduler, clock)
-    prompts = PromptService(db, scheduler, clock, guilds, outbox)
+    breaks = BreakService(db, clock, guilds)
+    prompts = PromptService(db, scheduler, clock, guilds, outbox, breaks)
     helpdesk = HelpdeskService(db, scheduler, clock, guilds, outbox)
     pairing = PairingService(
         db,
@@ -61,6 +66,7 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         outbox,
         topics=helpdesk.board.open_topics,
         starters=prompts.conversation_starter,
+        breaks=breaks,
     )
     # Privacy asks every feature for its table rules and about a departing member; the lambdas
     # read the final list.
@@ -81,5 +87,7 @@ def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services
         departures=departures,
         reconcile=MemberReconcile(scheduler, clock, member_data, departures),
         exporter=GuildExporter(db, clock),
+        breaks=breaks,
+        journal=Journal(db, clock, outbox),
     )
     return services

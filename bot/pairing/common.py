@@ -15,6 +15,7 @@ SLOT_LOOKBACK = timedelta(days=40)
 # Without a schedule (run-now only), the check-in comes halfway through a week.
 UNSCHEDULED_ROUND_LENGTH = timedelta(days=7)
 MAX_PAUSE_WEEKS = 12
+MAX_PAUSE_UNTIL = timedelta(days=365)  # `/pair pause until` a date within a year
 
 
 def round_job_key(guild_id: int) -> str:

@@ -2,27 +2,59 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.db import Database
 from bot.errors import UserError
-from bot.guilds import ensure_guild_row
+from bot.guilds import GuildService, ensure_guild_row
 from bot.scheduler import Scheduler
+from bot.schedules import local_date_of, parse_local_date, scheduled_utc
 from bot.timeutil import from_db, maybe_from_db, to_db
 
-from .common import MAX_PAUSE_WEEKS, round_job_key
+from .common import MAX_PAUSE_UNTIL, MAX_PAUSE_WEEKS, round_job_key
 from .models import MemberStatus
 from .schedule import RoundSchedule
+
+
+def pause_end(now: datetime, zone: ZoneInfo, *, weeks: int | None, until: str | None) -> datetime:
+    """When a pause of `weeks` weeks, or until the start of the local date `until` (tomorrow at
+    the earliest, within a year), ends; a UserError says what is wrong with the input."""
+    if (weeks is None) == (until is None):
+        raise UserError(
+            "Give either `weeks` (1-12) or `until` (a date, YYYY-MM-DD), not both or neither."
+        )
+    if weeks is not None:
+        if not 1 <= weeks <= MAX_PAUSE_WEEKS:
+            raise UserError(f"Pause for 1 to {MAX_PAUSE_WEEKS} weeks.")
+        return now + timedelta(weeks=weeks)
+    assert until is not None
+    try:
+        day = parse_local_date(until, "date")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    today = local_date_of(now, zone)
+    if day <= today:
+        raise UserError(f"Pause until a date after today ({today}); {day} is not.")
+    if day > today + MAX_PAUSE_UNTIL:
+        raise UserError(f"Pause until a date within a year, up to {today + MAX_PAUSE_UNTIL}.")
+    return scheduled_utc(day, zone, time(0, 0))
 
 
 class Membership:
     """What a member can change about their own part in pairing (and see of it)."""
 
     def __init__(
-        self, db: Database, scheduler: Scheduler, clock: Clock, schedule: RoundSchedule
+        self,
+        db: Database,
+        scheduler: Scheduler,
+        clock: Clock,
+        schedule: RoundSchedule,
+        guilds: GuildService,
     ) -> None:
         self._db = db
+        self._guilds = guilds
         self._scheduler = scheduler
         self._clock = clock
         self._schedule = schedule
@@ -53,18 +85,20 @@ class Membership:
         if not changed:
             raise UserError("You are not in pairing rounds. Use `/pair join` to opt in.")
 
-    async def pause_member(self, guild_id: int, user_id: int, weeks: int) -> datetime:
-        """Skip rounds for `weeks` weeks; returns when the member is back in the pool."""
-        if not 1 <= weeks <= MAX_PAUSE_WEEKS:
-            raise UserError(f"Pause for 1 to {MAX_PAUSE_WEEKS} weeks.")
-        until = self._clock.now() + timedelta(weeks=weeks)
+    async def pause_member(
+        self, guild_id: int, user_id: int, *, weeks: int | None = None, until: str | None = None
+    ) -> datetime:
+        """Skip rounds for `weeks` weeks or until the local date `until` (exactly one of the
+        two); returns when the member is back in the pool."""
+        zone = await self._guilds.timezone(guild_id)
+        resume_at = pause_end(self._clock.now(), zone, weeks=weeks, until=until)
         changed = await self._db.execute(
             "UPDATE pairing_members SET paused_until = ? WHERE guild_id = ? AND user_id = ?",
-            (to_db(until), guild_id, user_id),
+            (to_db(resume_at), guild_id, user_id),
         )
         if not changed:
             raise UserError("You are not in pairing rounds, so there is nothing to pause.")
-        return until
+        return resume_at
 
     async def resume_member(self, guild_id: int, user_id: int) -> None:
         """End a member's pause early; a `UserError` if they were not paused."""
@@ -112,7 +146,7 @@ class Membership:
             """
             SELECT r.round_id, r.started_at, a.group_id FROM pairing_rounds r
             JOIN pairing_assignments a ON a.round_id = r.round_id AND a.user_id = ?
-            WHERE r.guild_id = ? ORDER BY r.round_id DESC LIMIT 1
+            WHERE r.guild_id = ? AND r.talk_post_id IS NULL ORDER BY r.round_id DESC LIMIT 1
             """,
             (user_id, guild_id),
         )

@@ -89,6 +89,8 @@ class RoundMessages:
         channel_id: int | None,
         starter: str,
         announcement: Announcement,
+        *,
+        talk: bool = False,
     ) -> None:
         """Every member's intro (the round's groups are stored), and the announcement."""
         rows = await tx.fetchall(
@@ -112,6 +114,7 @@ class RoundMessages:
                 outcome=row["outcome"],
                 shared_topics=tuple(_topics(row["shared_topics"])),
                 starter=starter,
+                talk=talk,
             )
             await self._outbox.enqueue(
                 tx,
@@ -135,7 +138,7 @@ class RoundMessages:
         """A member's group changed before their intro went out: name the partners as they are
         now, if the intro is still only in the outbox (the change's notice follows anyway)."""
         row = await tx.fetchone(
-            "SELECT a.guild_id, a.group_id, a.outcome, g.shared_topics, r.starter "
+            "SELECT a.guild_id, a.group_id, a.outcome, g.shared_topics, r.starter, r.talk_post_id "
             "FROM pairing_assignments a JOIN pairing_rounds r ON r.round_id = a.round_id "
             "JOIN pairing_groups g ON g.group_id = a.group_id "
             "WHERE a.round_id = ? AND a.user_id = ?",
@@ -151,6 +154,7 @@ class RoundMessages:
             outcome=row["outcome"],
             shared_topics=tuple(_topics(row["shared_topics"])),
             starter=row["starter"],
+            talk=row["talk_post_id"] is not None,
         )
         await self._outbox.amend(tx, intro_key(round_id, user_id), intro.payload())
 
@@ -221,7 +225,9 @@ class RoundMessages:
         """DMs closed: a member of a group is introduced in the group's private thread."""
         round_id = row.payload["round_id"]
         placed = await tx.fetchone(
-            "SELECT a.group_id, s.channel_id, r.starter FROM pairing_assignments a "
+            # A talk pairing without a pairing channel opens its thread under the post's.
+            "SELECT a.group_id, COALESCE(s.channel_id, r.thread_channel_id) AS channel_id, "
+            "r.starter, r.talk_post_id FROM pairing_assignments a "
             "JOIN pairing_rounds r ON r.round_id = a.round_id "
             "LEFT JOIN pairing_settings s ON s.guild_id = a.guild_id "
             "WHERE a.round_id = ? AND a.user_id = ?",
@@ -243,6 +249,7 @@ class RoundMessages:
             outcome="paired",
             shared_topics=tuple(_topics(topics)),
             starter=placed["starter"],
+            talk=placed["talk_post_id"] is not None,
         )
         queued = await self._outbox.enqueue(
             tx,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.breaks import BreakCalendar
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.errors import UserError
@@ -17,13 +18,19 @@ from .models import ANSWERS, Answer, CheckinAck, Notice
 class MidRound:
     """Changes while a round runs; their messages go through the outbox (`RoundMessages`)."""
 
-    def __init__(self, db: Database, clock: Clock, messages: RoundMessages) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, messages: RoundMessages, breaks: BreakCalendar
+    ) -> None:
         self._db = db
+        self._breaks = breaks
         self._clock = clock
         self._messages = messages
 
     async def checkin_job(self, job: Job) -> datetime | None:
-        """Halfway through: one check-in per member still in a group."""
+        """Halfway through: one check-in per member still in a group (none during a break)."""
+        assert job.guild_id is not None
+        if await self._breaks.at(job.guild_id, self._clock.now()) is not None:
+            return None
         async with self._db.transaction() as tx:
             await self._messages.enqueue_checkins(tx, int(job.payload["round_id"]))
         self._messages.wake()
@@ -39,7 +46,7 @@ class MidRound:
             row = await tx.fetchone(
                 "SELECT a.round_id, a.group_id FROM pairing_assignments a WHERE a.user_id = ? "
                 "AND a.left_guild = 0 AND a.round_id = (SELECT MAX(round_id) FROM pairing_rounds "
-                "WHERE guild_id = ?)",
+                "WHERE guild_id = ? AND talk_post_id IS NULL)",  # the current round, not a talk
                 (user_id, guild_id),
             )
             if row is None:

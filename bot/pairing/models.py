@@ -65,6 +65,7 @@ class Intro:
     outcome: str  # 'paired', 'left_out' or 'alone'
     shared_topics: tuple[str, ...]
     starter: str
+    talk: bool = False  # a "Talk 1:1 about this" pairing: the starter is the day's prompt
 
     def payload(self) -> dict[str, Any]:
         """The intro as the JSON payload of its outbox row."""
@@ -81,6 +82,7 @@ class Intro:
             p["outcome"],
             tuple(p["shared_topics"]),
             p["starter"],
+            p.get("talk", False),
         )
 
 

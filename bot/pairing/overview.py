@@ -34,7 +34,8 @@ class PairingOverview:
     async def stats(self, guild_id: int) -> PairingStats:
         """The figures for `/admin pairing stats`, from rounds, groups and answers."""
         rounds = await self._db.fetchone(
-            "SELECT COUNT(*) AS n, MAX(started_at) AS last FROM pairing_rounds WHERE guild_id = ?",
+            "SELECT COUNT(*) AS n, MAX(started_at) AS last FROM pairing_rounds "
+            "WHERE guild_id = ? AND talk_post_id IS NULL",  # talks are not rounds
             (guild_id,),
         )
         sizes = await self._db.fetchone(
@@ -91,7 +92,8 @@ class PairingOverview:
         problems = []
         undelivered = await self._db.fetchval(
             "SELECT COUNT(*) FROM pairing_undelivered WHERE guild_id = ? "
-            "AND round_id = (SELECT MAX(round_id) FROM pairing_rounds WHERE guild_id = ?)",
+            "AND round_id = (SELECT MAX(round_id) FROM pairing_rounds WHERE guild_id = ? "
+            "AND talk_post_id IS NULL)",
             (guild_id, guild_id),
         )
         if undelivered:

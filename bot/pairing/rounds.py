@@ -17,6 +17,7 @@ import json
 import logging
 from datetime import datetime
 
+from bot.breaks import BreakCalendar
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.errors import UserError
@@ -62,8 +63,10 @@ class Rounds:
         *,
         topics: TopicSource,
         starters: StarterSource,
+        breaks: BreakCalendar,
     ) -> None:
         self._db = db
+        self._breaks = breaks
         self._scheduler = scheduler
         self._clock = clock
         self._schedule = schedule
@@ -78,15 +81,18 @@ class Rounds:
 
     async def pool(self, guild_id: int) -> list[int]:
         """Opted-in members still in the guild, with the role if set, and not paused."""
-        if self._presence is None:
-            raise DiscordUnavailable("not connected to Discord")
-        settings = await self._schedule.settings(guild_id)
         rows = await self._db.fetchall(
             "SELECT user_id FROM pairing_members "
             "WHERE guild_id = ? AND (paused_until IS NULL OR paused_until <= ?)",
             (guild_id, to_db(self._clock.now())),
         )
-        candidates = {r["user_id"] for r in rows}
+        return await self.present_of(guild_id, {r["user_id"] for r in rows})
+
+    async def present_of(self, guild_id: int, candidates: set[int]) -> list[int]:
+        """Those of `candidates` still in the guild with the pairing role (if set), sorted."""
+        if self._presence is None:
+            raise DiscordUnavailable("not connected to Discord")
+        settings = await self._schedule.settings(guild_id)
         present = await self._presence.present(
             guild_id, candidates, settings.role_id if settings else None
         )
@@ -94,7 +100,10 @@ class Rounds:
 
     async def plan(self, guild_id: int, seed: int) -> RoundPlan:
         """Who would meet whom if a round ran now (nothing is stored or sent)."""
-        members = await self.pool(guild_id)
+        return await self.plan_for(guild_id, await self.pool(guild_id), seed)
+
+    async def plan_for(self, guild_id: int, members: list[int], seed: int) -> RoundPlan:
+        """How the engine groups `members`, honouring blocks and the guild's history."""
         history = await self._db.fetchall(
             """
             SELECT a.user_id AS a_id, b.user_id AS b_id, MAX(a.round_id) AS round_id
@@ -164,7 +173,11 @@ class Rounds:
         next_at = await self._schedule.next_slot(job.guild_id, max(now, job.due_at))
         if slot is None or next_at is None:
             return None  # paused or switched off meanwhile
-        if now - slot < ROUND_CATCH_UP:
+        school_break = await self._breaks.at(job.guild_id, slot)
+        if school_break is not None:
+            # A slot inside a school break is skipped, not caught up after it.
+            log.info("Pairing round of guild %s due %s: on break", job.guild_id, to_db(slot))
+        elif now - slot < ROUND_CATCH_UP:
             await self.start_round(job.guild_id, slot_key(slot), next_at=next_at)
         else:
             log.warning(
@@ -206,7 +219,7 @@ class Rounds:
             )
             if round_id is None:
                 return None  # created concurrently; that run sends its messages
-            await self._store_plan(tx, guild_id, round_id, plan)
+            await self.store_plan(tx, guild_id, round_id, plan)
             sizes = [len(g) for g in plan.groups]
             announcement = Announcement(
                 round_id=round_id,
@@ -242,7 +255,7 @@ class Rounds:
         )
         return StartedRound(round_id, created=True, plan=plan)
 
-    async def _store_plan(
+    async def store_plan(
         self, tx: Transaction, guild_id: int, round_id: int, plan: RoundPlan
     ) -> None:
         """Groups and assignments, in the caller's transaction."""

@@ -5,7 +5,8 @@
 * `rounds`      the pool (asked of Discord), the plan, one round per slot with its messages;
 * `messages`    the round's messages through the outbox, and what their outcomes record;
 * `midround`    check-ins, and a member leaving during a round;
-* `overview`    stats and the `/about` line.
+* `overview`    stats and the `/about` line;
+* `talks`       "Talk 1:1 about this": a daily post's talk list, paired as a round of its own.
 
 Callers use the parts by name (`services.pairing.membership.join(...)`); this class builds them,
 registers their jobs and implements what every feature implements (`status`, `reschedule`,
@@ -14,10 +15,12 @@ registers their jobs and implements what every feature implements (`status`, `re
 Jobs (all persisted in the scheduler):
 * `pairing.round:<guild>`  the guild's next slot; recurring.
 * `pairing.checkin:<round>` halfway to the next round: enqueue the check-ins.
+* `pairing.talk:<post>`    `talk_hours` after a daily post: pair its talk list.
 """
 
 from __future__ import annotations
 
+from bot.breaks import BreakCalendar, NoBreaks
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
@@ -34,6 +37,7 @@ from .models import StarterSource, TopicSource, no_topics
 from .overview import FEATURE_NAME, PairingOverview
 from .rounds import Rounds
 from .schedule import RoundSchedule
+from .talks import TALK_JOB, Talks
 
 
 class PairingService:
@@ -59,10 +63,12 @@ class PairingService:
         *,
         starters: StarterSource,
         topics: TopicSource = no_topics,
+        breaks: BreakCalendar | None = None,
     ) -> None:
+        breaks = breaks or NoBreaks()
         self.messages = RoundMessages(db, clock, outbox)
         self.schedule = RoundSchedule(db, scheduler, clock, guilds)
-        self.membership = Membership(db, scheduler, clock, self.schedule)
+        self.membership = Membership(db, scheduler, clock, self.schedule, guilds)
         self.rounds = Rounds(
             db,
             scheduler,
@@ -71,11 +77,14 @@ class PairingService:
             self.messages,
             topics=topics,
             starters=starters,
+            breaks=breaks,
         )
-        self.midround = MidRound(db, clock, self.messages)
+        self.midround = MidRound(db, clock, self.messages, breaks)
+        self.talks = Talks(db, scheduler, clock, self.schedule, self.rounds, self.messages)
         self.overview = PairingOverview(db, scheduler, self.schedule, self.membership)
         scheduler.register(ROUND_JOB, self.rounds.round_job)
         scheduler.register(CHECKIN_JOB, self.midround.checkin_job)
+        scheduler.register(TALK_JOB, self.talks.talk_job)
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:
         """The feature's line in `/about` and `/admin show`."""

@@ -27,6 +27,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.breaks import BreakCalendar
+from bot.breaks.calendar import break_on
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.errors import UserError
@@ -77,8 +79,10 @@ class DailyPoster:
         schedule: PromptSchedule,
         pool: PromptPool,
         outbox: Outbox,
+        breaks: BreakCalendar,
     ) -> None:
         self._db = db
+        self._breaks = breaks
         self._clock = clock
         self._guilds = guilds
         self._schedule = schedule
@@ -103,8 +107,16 @@ class DailyPoster:
         zone = await self._guilds.timezone(job.guild_id)
         now = self._clock.now()
         async with self._locks[job.guild_id]:
-            for slot in self._slots_since(settings, zone, now):
-                await self._serve_slot(settings, slot, now)
+            slots = self._slots_since(settings, zone, now)
+            # A day inside a school break posts nothing and is not recorded (it was not missed).
+            breaks = (
+                await self._breaks.between(job.guild_id, slots[0].local_date, slots[-1].local_date)
+                if slots
+                else ()
+            )
+            for slot in slots:
+                if break_on(slot.local_date, breaks) is None:
+                    await self._serve_slot(settings, slot, now)
         self._outbox.wake()
         return next_daily_post(now, zone, settings.post_time, settings.weekends)
 
@@ -223,6 +235,8 @@ class DailyPoster:
                 "local_date": day.isoformat(),
                 "role_id": settings.role_id,
                 "threads": settings.threads,
+                # The post's "Talk 1:1" button (0: none); "Reflect privately" is always there.
+                "talk_hours": settings.talk_hours,
             },
         )
         assert outbox_id is not None  # a new post row has a new key
@@ -253,6 +267,7 @@ class DailyPoster:
             "channel_id": settings.channel_id,
             "role_id": settings.role_id,
             "threads": settings.threads,
+            "talk_hours": settings.talk_hours,
             "due_at": None if due is None else to_db(due),
             "claimed_at": to_db(self._clock.now()),
         }

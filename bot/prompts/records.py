@@ -10,6 +10,8 @@ from bot.schedules import format_hhmm, parse_hhmm
 from bot.timeutil import from_db
 
 DAILY_JOB = "prompts.daily"
+DEFAULT_TALK_HOURS = 6
+MAX_TALK_HOURS = 23
 
 
 def daily_key(guild_id: int) -> str:
@@ -29,13 +31,15 @@ class PromptSettings:
     role_id: int | None
     paused: bool
     active_since: datetime
+    talk_hours: int = DEFAULT_TALK_HOURS  # 0: no "Talk 1:1 about this" button
 
     @property
     def summary(self) -> str:
         """The schedule in words for status lines, e.g. "weekdays at 08:00"."""
         days = "every day" if self.weekends else "weekdays"
         thread = ", with a thread for answers" if self.threads else ""
-        return f"{days} at {format_hhmm(self.post_time)}{thread}"
+        talk = f", Talk 1:1 paired {self.talk_hours} h after" if self.talk_hours else ""
+        return f"{days} at {format_hhmm(self.post_time)}{thread}{talk}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +60,7 @@ class PromptPost:
     threads: bool
     message_id: int | None
     thread_id: int | None
+    talk_hours: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,7 @@ def settings_from_row(row: Row) -> PromptSettings:
         role_id=row["role_id"],
         paused=bool(row["paused"]),
         active_since=from_db(row["active_since"]),
+        talk_hours=row["talk_hours"],
     )
 
 
@@ -119,6 +125,7 @@ def post_from_row(row: Row) -> PromptPost:
         threads=bool(row["threads"]),
         message_id=row["message_id"],
         thread_id=row["thread_id"],
+        talk_hours=row["talk_hours"],
     )
 
 

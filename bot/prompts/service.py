@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.breaks import BreakCalendar, NoBreaks
 from bot.clock import Clock
 from bot.db import Database
 from bot.features import FeatureStatus
@@ -61,6 +62,8 @@ class PromptService:
     name = "Daily prompts"
     privacy_rules: TableRules = {
         "prompt_suggestions": TableRule("prompt suggestions", anonymise=("decided_by_user_id",)),
+        "journal_entries": TableRule("private journal entries"),
+        "talk_signups": TableRule("'Talk 1:1 about this' sign-ups"),
     }
 
     def __init__(
@@ -70,6 +73,7 @@ class PromptService:
         clock: Clock,
         guilds: GuildService,
         outbox: Outbox,
+        breaks: BreakCalendar | None = None,
     ) -> None:
         self._db = db
         self._scheduler = scheduler
@@ -77,7 +81,9 @@ class PromptService:
         self._guilds = guilds
         self.pool = PromptPool(db, clock)
         self.schedule = PromptSchedule(db, scheduler, clock, guilds)
-        self.daily = DailyPoster(db, clock, guilds, self.schedule, self.pool, outbox)
+        self.daily = DailyPoster(
+            db, clock, guilds, self.schedule, self.pool, outbox, breaks or NoBreaks()
+        )
         self.suggestions = SuggestionReview(db, clock, self.pool, outbox)
         scheduler.register(DAILY_JOB, self.daily.daily_job)
 

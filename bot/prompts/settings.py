@@ -13,7 +13,14 @@ from bot.scheduler import Scheduler
 from bot.schedules import format_hhmm, next_daily_post, parse_hhmm
 from bot.timeutil import to_db
 
-from .records import DAILY_JOB, PromptSettings, daily_key, settings_from_row
+from .records import (
+    DAILY_JOB,
+    DEFAULT_TALK_HOURS,
+    MAX_TALK_HOURS,
+    PromptSettings,
+    daily_key,
+    settings_from_row,
+)
 
 
 class PromptSchedule:
@@ -52,8 +59,11 @@ class PromptSchedule:
         weekends: bool,
         threads: bool,
         role_id: int | None,
+        talk_hours: int = DEFAULT_TALK_HOURS,
     ) -> tuple[PromptSettings, datetime]:
         """Turn daily prompts on (or change them); returns the settings and the next post time."""
+        if not 0 <= talk_hours <= MAX_TALK_HOURS:
+            raise UserError(f"talk_hours must be 0 to {MAX_TALK_HOURS} (0 turns Talk 1:1 off).")
         try:
             at = parse_hhmm(time_text)
         except ValueError as exc:
@@ -62,12 +72,14 @@ class PromptSchedule:
         await self._db.execute(
             """
             INSERT INTO prompt_settings
-                (guild_id, channel_id, post_time, weekends, threads, role_id, paused, active_since)
-            VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+                (guild_id, channel_id, post_time, weekends, threads, role_id, paused, active_since,
+                 talk_hours)
+            VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)
             ON CONFLICT (guild_id) DO UPDATE SET
                 channel_id = excluded.channel_id, post_time = excluded.post_time,
                 weekends = excluded.weekends, threads = excluded.threads,
-                role_id = excluded.role_id, paused = 0, active_since = excluded.active_since
+                role_id = excluded.role_id, paused = 0, active_since = excluded.active_since,
+                talk_hours = excluded.talk_hours
             """,
             (
                 guild_id,
@@ -77,6 +89,7 @@ class PromptSchedule:
                 threads,
                 role_id,
                 to_db(self._clock.now()),
+                talk_hours,
             ),
         )
         next_at = await self.reschedule(guild_id)

@@ -75,17 +75,23 @@ class Pairing(commands.Cog):
         await self.service.membership.leave(interaction.guild_id, interaction.user.id)
         await reply(interaction, "You've left pairing; no further rounds. `/pair join` to return.")
 
-    @pair.command(name="pause", description="Skip rounds for a few weeks")
-    @app_commands.describe(weeks="How many weeks to skip (1-12); you resume automatically")
+    @pair.command(name="pause", description="Skip rounds for some weeks or until a date")
+    @app_commands.describe(
+        weeks="How many weeks to skip (1-12); you resume automatically",
+        until="Or skip rounds until this date, YYYY-MM-DD (this server's date, within a year)",
+    )
     async def pause(
-        self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, 12]
+        self,
+        interaction: discord.Interaction,
+        weeks: app_commands.Range[int, 1, 12] | None = None,
+        until: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
         assert interaction.guild_id is not None
-        until = await self.service.membership.pause_member(
-            interaction.guild_id, interaction.user.id, weeks
+        resume_at = await self.service.membership.pause_member(
+            interaction.guild_id, interaction.user.id, weeks=weeks, until=until
         )
         await reply(
-            interaction, f"Paused until {when(until)}. You'll be back in rounds after that."
+            interaction, f"Paused until {when(resume_at)}. You'll be back in rounds after that."
         )
 
     @pair.command(name="resume", description="End your pause now")

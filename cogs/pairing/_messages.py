@@ -18,6 +18,7 @@ from bot.pairing.messages import (
 from bot.pairing.models import Announcement, CheckIn, Intro, Notice
 
 from ._render import announcement_text, checkin_text, intro_text, notice_text
+from ._talk_render import talk_intro_text
 from ._views import checkin_view
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def register(bot: Kindred) -> None:
 
     def intro(row: OutboxRow) -> Post:
         message = Intro.from_payload(row.payload)
+        if message.talk:  # a talk has no check-in
+            return Post(content=talk_intro_text(message, guild_name(row.guild_id)))
         buttons = checkin_view(message.round_id) if message.outcome == "paired" else None
         return Post(content=intro_text(message, guild_name(row.guild_id)), view=buttons)
 
@@ -66,8 +69,10 @@ def register(bot: Kindred) -> None:
             private=True,
             member_ids=message.user_ids,
             first=Post(
-                content=intro_text(message, guild_name(row.guild_id)),
-                view=checkin_view(message.round_id),
+                content=talk_intro_text(message, guild_name(row.guild_id))
+                if message.talk
+                else intro_text(message, guild_name(row.guild_id)),
+                view=None if message.talk else checkin_view(message.round_id),
             ),
             auto_archive_minutes=THREAD_ARCHIVE_MINUTES,
         )

@@ -14,10 +14,11 @@ from bot.edge.interactions import reply
 from bot.errors import UserError
 from bot.prompts.importing import MAX_IMPORT_BYTES, MAX_PROMPT_LENGTH
 from bot.prompts.pool import ImportReport
-from bot.prompts.records import PromptPost
+from bot.prompts.records import DEFAULT_TALK_HOURS, MAX_TALK_HOURS, PromptPost
 
 from .._ui import Pager, Shown
 from . import _messages
+from ._doors import DOORS
 from ._render import post_links, prompt_embed, shorten
 from ._views import SuggestionDecision, pool_embed, review_view, suggestion_embed
 
@@ -42,11 +43,11 @@ class Prompts(commands.Cog):
 
     async def cog_load(self) -> None:
         _messages.register(self.bot)
-        self.bot.add_dynamic_items(SuggestionDecision)
+        self.bot.add_dynamic_items(SuggestionDecision, *DOORS)
 
     async def cog_unload(self) -> None:
         self.bot.transport.unregister(*_messages.KINDS)
-        self.bot.remove_dynamic_items(SuggestionDecision)
+        self.bot.remove_dynamic_items(SuggestionDecision, *DOORS)
 
     # -- members ---------------------------------------------------------------------------------
 
@@ -93,6 +94,7 @@ class Prompts(commands.Cog):
         weekends="Post on Saturday and Sunday too",
         threads="Open a thread on each post for answers",
         role="A role to mention with each post (optional)",
+        talk_hours="Hours after a post that its 'Talk 1:1' list is paired (0 removes the button)",
     )
     async def schedule(
         self,
@@ -102,6 +104,7 @@ class Prompts(commands.Cog):
         weekends: bool = False,
         threads: bool = True,
         role: discord.Role | None = None,
+        talk_hours: app_commands.Range[int, 0, MAX_TALK_HOURS] = DEFAULT_TALK_HOURS,
     ) -> None:
         assert interaction.guild is not None
         if role is not None and role.is_default():
@@ -113,6 +116,7 @@ class Prompts(commands.Cog):
             weekends=weekends,
             threads=threads,
             role_id=role.id if role else None,
+            talk_hours=talk_hours,
         )
         zone = await self.bot.services.guilds.timezone(interaction.guild.id)
         lines = [

@@ -13,6 +13,7 @@ from bot.outbox import OutboxRow
 from bot.prompts.daily import POST_KIND
 from bot.prompts.suggestions import APPROVED_KIND
 
+from ._doors import post_view
 from ._render import COLOR, prompt_embed, thread_name
 
 if TYPE_CHECKING:
@@ -29,13 +30,21 @@ def daily_post(row: OutboxRow) -> Post:
     day = date.fromisoformat(p["local_date"])
     embed = prompt_embed(p["text"], p["theme"], day)
     thread = thread_name(p["text"], day) if p["threads"] else None
+    # Posts enqueued before the buttons existed (no "talk_hours") render as they were sent.
+    view = post_view(p["post_id"], p["talk_hours"]) if "talk_hours" in p else None
     role_id = p["role_id"]
     if role_id is None:
-        return Post(embeds=(embed,), thread_name=thread, thread_archive_minutes=ONE_DAY_MINUTES)
+        return Post(
+            embeds=(embed,),
+            view=view,
+            thread_name=thread,
+            thread_archive_minutes=ONE_DAY_MINUTES,
+        )
     mentions = discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role_id)])
     return Post(
         content=f"<@&{role_id}>",
         embeds=(embed,),
+        view=view,
         allowed_mentions=mentions,
         thread_name=thread,
         thread_archive_minutes=ONE_DAY_MINUTES,

@@ -16,8 +16,9 @@ Random draws may miss a boundary, so before them every option of every command a
 edge values once (out-of-range numbers, ids of the other guild, empty and 10,000-character
 text); and clicks may hit any button the bot ever sent (check-ins in DMs included), not only
 those of the command's own reply. Pairing's own invariants are checked at the end: no avoid or
-membership row for an id that is not a member of that guild, no pause beyond 12 weeks, every
-group as big as its members.
+membership row for an id that is not a member of that guild, no pause beyond a year, every
+group as big as its members. A button that opens a form ("Reflect privately" on a daily post) is
+submitted with hostile text too.
 """
 
 from __future__ import annotations
@@ -282,6 +283,14 @@ class Fuzzer:
             clicker = data.draw(st.sampled_from(clickers), label="clicker")
             click = self.on_loop(self.fake.click(message, custom_id, clicker))
             self.on_loop(self.answered(click, f"button {custom_id} of /{command}"))
+            if click.modal is not None:
+                answers = {
+                    cid: data.draw(text_values(), label=cid) for cid in modal_inputs(click.modal)
+                }
+                submitted = self.on_loop(
+                    self.fake.submit_modal(click, clicker, answers, guild_id=message.guild_id)
+                )
+                self.on_loop(self.answered(submitted, f"form of button {custom_id}"))
         self.on_loop(self.kindred.settle())
         self.check_everything_sent()
         assert not self.errors.records, self.errors.describe()
@@ -399,7 +408,8 @@ def pairing_problems(database: DatabaseConfig, fake: FakeDiscord, now: datetime)
     problems += [
         f"user {r['user_id']} paused until {r['paused_until']}"
         for r in pauses
-        if from_db(r["paused_until"]) > now + timedelta(weeks=12)
+        # `weeks` is at most 12; `until` a date within a year (its midnight, in any timezone).
+        if from_db(r["paused_until"]) > now + timedelta(days=366)
     ]
     problems += [
         f"group {r['group_id']} of size {r['size']} has {r['n']} members"

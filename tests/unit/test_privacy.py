@@ -138,6 +138,7 @@ async def test_every_member_column_of_every_table_is_shown_and_forgotten(service
     seeded = await seed_every_member_column(services.db, GUILD)
     await seed_every_member_column(services.db, OTHER_GUILD)
     assert len(seeded) >= 10, "the feature tables should be there"
+    assert {("journal_entries", "user_id"), ("talk_signups", "user_id")} <= set(seeded)
     rules = services.member_data.rules()
     kept = {(t, c) for t, rule in rules.items() for c in rule.keep}
 

@@ -1,0 +1,1 @@
+"""Private reflections on daily prompts ("Reflect privately" and `/journal`)."""
