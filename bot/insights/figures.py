@@ -1,0 +1,153 @@
+"""The insight figures, computed from a guild's `History` (pure: no database, no Discord).
+
+Counts are of rounds, groups, asks and topics; a member appears only as an anonymous node of the
+connection graph (`graph.py`), and nothing is counted per member.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.db import Row
+from bot.timeutil import from_db
+
+from .graph import ConnectionFigures, ConnectionMap, connection_graph, connection_map
+from .history import History
+
+# Meeting-time confirmations (issue 13) have no table on main yet: rounds say "not tracked yet"
+# until `history._ROUNDS` can count them; then `RoundFigures.groups_confirmed` carries the count.
+CONFIRMED_TIMES_TRACKED = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoundFigures:
+    """One pairing round: members placed in a group and what their check-ins said."""
+
+    started_at: datetime
+    paired: int
+    groups: int
+    met: int  # members who answered "We met"
+    not_yet: int
+    skipped: int
+    unanswered: int
+    groups_met: int  # groups where someone answered "We met"
+    groups_confirmed: int | None = None  # groups that confirmed a time; None: not tracked yet
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    """One week of the help ledger: asks opened, and asks closed by how they closed."""
+
+    start: datetime
+    opened: int = 0
+    resolved: int = 0
+    withdrawn: int = 0
+    stale: int = 0
+    to_first_helper: timedelta | None = None  # median, over the week's asks that got a helper
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNeed:
+    """A topic with open asks and nobody offering it."""
+
+    name: str
+    open_asks: int
+
+
+@dataclass(frozen=True, slots=True)
+class Insights:
+    """Everything `/admin insights` shows, for one guild and period."""
+
+    since: datetime
+    now: datetime
+    weeks: int
+    rounds: list[RoundFigures]
+    asks: list[WeekFigures]
+    to_first_helper: timedelta | None  # median over the whole period
+    needed_topics: list[TopicNeed]
+    connections: ConnectionFigures
+    map: ConnectionMap
+
+    @property
+    def empty(self) -> bool:
+        """Nothing happened yet: no rounds, no asks, nobody in the pool."""
+        return (
+            not self.rounds
+            and not any(w.opened for w in self.asks)
+            and not (self.connections.members or self.needed_topics)
+        )
+
+
+def compute_insights(history: History) -> Insights:
+    """All the figures for `history` (run in a worker thread: it walks every met pair)."""
+    graph = connection_graph([row[0] for row in history.pool], history.met_pairs)
+    weeks, overall = ask_weeks(history)
+    return Insights(
+        since=history.since,
+        now=history.now,
+        weeks=history.weeks,
+        rounds=[round_figures(row) for row in history.rounds],
+        asks=weeks,
+        to_first_helper=overall,
+        needed_topics=[TopicNeed(name, count) for name, count in history.needed_topics],
+        connections=graph.figures,
+        map=connection_map(graph),
+    )
+
+
+def round_figures(row: Row) -> RoundFigures:
+    """A `_ROUNDS` row as figures."""
+    started_at, paired, met, not_yet, skipped, unanswered, groups, groups_met = row
+    return RoundFigures(
+        started_at=from_db(started_at),
+        paired=paired,
+        groups=groups,
+        met=met,
+        not_yet=not_yet,
+        skipped=skipped,
+        unanswered=unanswered,
+        groups_met=groups_met,
+    )
+
+
+def ask_weeks(history: History) -> tuple[list[WeekFigures], timedelta | None]:
+    """Asks per week (weeks end at `now`), and the period's median time to a first helper."""
+    count = history.weeks
+    opened = [0] * count
+    closed = {status: [0] * count for status in ("resolved", "withdrawn", "stale")}
+    waits: list[list[float]] = [[] for _ in range(count)]
+
+    def week_of(moment: datetime) -> int | None:
+        index = (moment - history.since) // timedelta(weeks=1)
+        return index if 0 <= index < count else None
+
+    for created_text, status, closed_text, helped_text in history.asks:
+        created = from_db(created_text)
+        week = week_of(created)
+        if week is not None:
+            opened[week] += 1
+            if helped_text is not None:
+                waits[week].append((from_db(helped_text) - created).total_seconds())
+        if closed_text is not None and status in closed:
+            closed_week = week_of(from_db(closed_text))
+            if closed_week is not None:
+                closed[status][closed_week] += 1
+    weeks = [
+        WeekFigures(
+            start=history.since + timedelta(weeks=i),
+            opened=opened[i],
+            resolved=closed["resolved"][i],
+            withdrawn=closed["withdrawn"][i],
+            stale=closed["stale"][i],
+            to_first_helper=median(waits[i]),
+        )
+        for i in range(count)
+    ]
+    return weeks, median([wait for week in waits for wait in week])
+
+
+def median(seconds: list[float]) -> timedelta | None:
+    """The median of some durations in seconds, or None when there are none."""
+    return timedelta(seconds=statistics.median(seconds)) if seconds else None
