@@ -7,14 +7,17 @@ connection graph (`graph.py`), and nothing is counted per member.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import numpy as np
 
 from bot.db import Row
 from bot.timeutil import from_db
 
-from .graph import ConnectionFigures, ConnectionMap, connection_graph, connection_map
-from .history import History
+from .graph import ConnectionFigures, ConnectionMap, connection_graph, connection_map, met_pairs
+from .history import ANSWER, GROUP, MET, NO_ANSWER, NOT_YET, ROUND, SKIPPED, History
 
 # Meeting-time confirmations (issue 13) have no table on main yet: rounds say "not tracked yet"
 # until `history._ROUNDS` can count them; then `RoundFigures.groups_confirmed` carries the count.
@@ -81,14 +84,14 @@ class Insights:
 
 
 def compute_insights(history: History) -> Insights:
-    """All the figures for `history` (run in a worker thread: it walks every met pair)."""
-    graph = connection_graph([row[0] for row in history.pool], history.met_pairs)
+    """All the figures for `history` (run in a worker thread: it walks every assignment)."""
+    graph = connection_graph([row[0] for row in history.pool], met_pairs(history.assignments))
     weeks, overall = ask_weeks(history)
     return Insights(
         since=history.since,
         now=history.now,
         weeks=history.weeks,
-        rounds=[round_figures(row) for row in history.rounds],
+        rounds=round_figures(history.rounds, history.assignments),
         asks=weeks,
         to_first_helper=overall,
         needed_topics=[TopicNeed(name, count) for name, count in history.needed_topics],
@@ -97,19 +100,44 @@ def compute_insights(history: History) -> Insights:
     )
 
 
-def round_figures(row: Row) -> RoundFigures:
-    """A `_ROUNDS` row as figures."""
-    started_at, paired, met, not_yet, skipped, unanswered, groups, groups_met = row
-    return RoundFigures(
-        started_at=from_db(started_at),
-        paired=paired,
-        groups=groups,
-        met=met,
-        not_yet=not_yet,
-        skipped=skipped,
-        unanswered=unanswered,
-        groups_met=groups_met,
-    )
+def round_figures(rounds: Sequence[Row], assignments: np.ndarray) -> list[RoundFigures]:
+    """Each round of the period: members in groups, their answers, groups, groups that met."""
+    if not rounds:
+        return []
+    ids = np.array([row[0] for row in rounds], dtype=np.int64)
+    table = assignments[np.isin(assignments[:, ROUND], ids)]
+    where = np.searchsorted(np.sort(ids), table[:, ROUND])  # each row's round, as 0..n-1
+    order = np.argsort(ids)  # sorted position -> position in `rounds`
+    count = len(ids)
+    answers = np.zeros((count, 4), dtype=np.int64)
+    np.add.at(answers, (where, table[:, ANSWER]), 1)
+    groups = np.zeros(count, dtype=np.int64)
+    met_groups = np.zeros(count, dtype=np.int64)
+    round_of_group, group_met = per_group(table, where)
+    np.add.at(groups, round_of_group, 1)
+    np.add.at(met_groups, round_of_group[group_met], 1)
+    figures = {}
+    for k in range(count):
+        tally = answers[k]
+        figures[int(order[k])] = RoundFigures(
+            started_at=from_db(rounds[int(order[k])][1]),
+            paired=int(tally.sum()),
+            groups=int(groups[k]),
+            met=int(tally[MET]),
+            not_yet=int(tally[NOT_YET]),
+            skipped=int(tally[SKIPPED]),
+            unanswered=int(tally[NO_ANSWER]),
+            groups_met=int(met_groups[k]),
+        )
+    return [figures[i] for i in range(count)]
+
+
+def per_group(table: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each group in `table`: its round (as in `where`) and whether someone met."""
+    groups, first, inverse = np.unique(table[:, GROUP], return_index=True, return_inverse=True)
+    met = np.zeros(len(groups), dtype=bool)
+    met[inverse[table[:, ANSWER] == MET]] = True
+    return where[first], met
 
 
 def ask_weeks(history: History) -> tuple[list[WeekFigures], timedelta | None]:

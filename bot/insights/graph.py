@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import rustworkx as rx
 
-from bot.db import Row
+from .history import ANSWER, GROUP, MET, USER
 
-MAX_DOTS = 600
+MAX_DOTS = 400
 LARGEST_RADIUS = 0.62  # the largest cluster fills the middle of the map...
 CLUSTER_RING = 0.84  # ...other clusters sit on a ring around it...
 RIM = 1.0  # ...and members without a connection on the rim
@@ -60,17 +60,40 @@ class ConnectionMap:
     total: int
 
 
-def connection_graph(pool: Sequence[int], met_pairs: Iterable[Row]) -> ConnectionGraph:
+def met_pairs(assignments: np.ndarray) -> np.ndarray:
+    """Every two members of a group that met, over all rounds: (m, 2) user ids, may repeat.
+
+    The "met" rule: a group met when any of its members answered "We met"; then every two of
+    its members are connected. A partner's "Not yet" does not undo it (answers come at
+    different times), and a group nobody answered for is not counted (we do not know). Groups
+    are pairs or trios, so each member is linked to the next one and the one after that.
+    """
+    order = np.lexsort((assignments[:, USER], assignments[:, GROUP]))
+    group, user = assignments[order, GROUP], assignments[order, USER]
+    met = assignments[order, ANSWER] == MET
+    if not len(group):
+        return np.zeros((0, 2), dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    group_met = np.repeat(np.maximum.reduceat(met, starts), np.diff(np.r_[starts, len(group)]))
+    pairs = []
+    for step in (1, 2):
+        linked = (group[step:] == group[:-step]) & group_met[step:]
+        pairs.append(np.column_stack((user[:-step][linked], user[step:][linked])))
+    return np.concatenate(pairs)
+
+
+def connection_graph(pool: Sequence[int], pairs: np.ndarray) -> ConnectionGraph:
     """Build the graph of `pool` with an edge for every pair of pool members who met."""
-    index = {user_id: i for i, user_id in enumerate(pool)}
+    members = np.array(sorted(pool), dtype=np.int64)
     graph = rx.PyGraph(multigraph=False)
-    graph.add_nodes_from(range(len(pool)))
-    edges = []
-    for a, b in met_pairs:
-        i, j = index.get(a), index.get(b)
-        if i is not None and j is not None:
-            edges.append((i, j))
-    graph.extend_from_edge_list(edges)
+    graph.add_nodes_from(range(len(members)))
+    if len(members) and len(pairs):
+        ends = np.searchsorted(members, pairs).clip(max=len(members) - 1)
+        known = (members[ends] == pairs).all(axis=1)
+        ends = np.sort(ends[known], axis=1)
+        keys = np.unique(ends[:, 0] * len(members) + ends[:, 1])  # each edge once
+        first, second = np.divmod(keys, len(members))
+        graph.extend_from_edge_list(list(zip(first.tolist(), second.tolist(), strict=True)))
     components = sorted(
         (sorted(c) for c in rx.connected_components(graph) if len(c) > 1),
         key=lambda c: (-len(c), c[0]),
@@ -147,12 +170,43 @@ def ball(graph: rx.PyGraph, component: list[int], size: int) -> list[int]:
 def spring(graph: rx.PyGraph, nodes: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Dots and lines of `nodes` laid out by springs, fitted in the middle of the map."""
     sub = graph.subgraph(nodes)
-    layout = rx.spring_layout(sub, seed=16, num_iter=60)
-    points = np.array([layout[i] for i in range(sub.num_nodes())], dtype=float).reshape(-1, 2)
+    edges = list(sub.edge_list())
+    points = force_directed(sub.num_nodes(), edges)
     points -= points.mean(axis=0)
     reach = float(np.abs(points).max()) if len(points) > 1 else 1.0
     points *= LARGEST_RADIUS / (reach or 1.0)
-    return points, segments(points, sub.edge_list())
+    return points, segments(points, edges)
+
+
+def force_directed(count: int, edges: Sequence[tuple[int, int]], rounds: int = 40) -> np.ndarray:
+    """Fruchterman-Reingold positions (as networkx computes them), in numpy.
+
+    rustworkx's `spring_layout` holds the GIL for its whole run (~0.1 s for 300 nodes), which
+    would stall the bot's event loop; each numpy step here takes a few milliseconds, so the
+    event loop gets its turns in between.
+    """
+    rng = np.random.default_rng(16)
+    points = rng.random((count, 2))
+    if count < 2:
+        return points
+    adjacency = np.zeros((count, count))
+    if edges:
+        pairs = np.asarray(edges, dtype=np.intp)
+        adjacency[pairs[:, 0], pairs[:, 1]] = adjacency[pairs[:, 1], pairs[:, 0]] = 1.0
+    spacing = math.sqrt(1.0 / count)
+    temperature = 0.1
+    cooling = temperature / (rounds + 1)
+    for _ in range(rounds):
+        dx = points[:, 0, np.newaxis] - points[np.newaxis, :, 0]
+        dy = points[:, 1, np.newaxis] - points[np.newaxis, :, 1]
+        distance = np.maximum(np.hypot(dx, dy), 0.01)
+        force = spacing * spacing / (distance * distance) - adjacency * (distance / spacing)
+        move = np.column_stack(((dx * force).sum(axis=1), (dy * force).sum(axis=1)))
+        length = np.hypot(move[:, 0], move[:, 1])
+        length[length < 0.01] = 0.1
+        points += move * (temperature / length)[:, np.newaxis]
+        temperature -= cooling
+    return points
 
 
 def ring_of_clusters(graph: rx.PyGraph, clusters: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:

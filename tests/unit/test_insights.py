@@ -169,7 +169,7 @@ def test_the_map_of_a_large_pool_draws_a_sample_in_proportion():
     pool = list(range(2000))
     pairs = [(i, i + 1) for i in range(0, 999)]  # one cluster of 1,000
     pairs += [(i, i + 1) for i in range(1000, 1400, 2)]  # 200 pairs
-    graph = connection_graph(pool, pairs)  # type: ignore[arg-type]  # tuples unpack like rows
+    graph = connection_graph(pool, np.array(pairs))
     assert (graph.figures.clusters, graph.figures.largest, graph.figures.connected) == (
         201,
         1000,

@@ -1,0 +1,210 @@
+"""Benchmark: `/admin insights weeks:52` for a guild of 10,000 members after 52 weekly rounds.
+
+The history is written straight into a SQLite database (tests/support/history.py): every week
+about 90 % of the 10,000 pool members are paired (pairs, a trio when odd) and answer their
+check-in as their habit says (some always, some sometimes, some never); 40 asks a week on 60
+topics, with helpers coming forward after a few hours and offers on 45 of the topics.
+
+Measured, through `InsightsService.report` (what the command awaits after deferring):
+
+- worker seconds: wall and CPU time of the part that runs in `asyncio.to_thread` (figures,
+  graph, layout, PNG), after a first call that also imports matplotlib (reported separately);
+- the reads on the event loop (awaited, not blocking);
+- the event loop's longest stall while the command runs: a ticker task sleeps 5 ms over and
+  over and records how late it wakes. The process carries a ballast of 500,000 live objects,
+  as a bot's caches would, so a full garbage collection would show.
+
+Writes the picture to ``docs/insights-example.png`` with ``--png`` (the README shows it).
+Run ``python3 benchmarks/bench_insights.py`` (``--quick``: 300 members, 8 rounds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python3 benchmarks/bench_insights.py` from a fresh clone
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._common import environment, parse_args, print_table, write_json
+from bot.db import Database, migrate
+from bot.insights.figures import compute_insights
+from bot.insights.history import read_history
+from bot.insights.service import InsightsService, build_report
+from tests.support.clock import FakeClock
+from tests.support.history import GuildHistory
+
+NAME = "bench_insights"
+FULL = {"members": 10_000, "rounds": 52, "asks_per_week": 40, "topics": 60}
+QUICK = {"members": 300, "rounds": 8, "asks_per_week": 5, "topics": 10}
+TARGET_WORKER_SECONDS = 3.0
+TARGET_STALL_MS = 50.0
+GUILD = 1
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+EXAMPLE_PNG = Path(__file__).resolve().parents[1] / "docs" / "insights-example.png"
+
+
+def build_history(members: int, rounds: int, asks_per_week: int, topics: int) -> GuildHistory:
+    """A year (or `rounds` weeks) of a busy guild, deterministic for the seed."""
+    rng = random.Random(16)
+    start = NOW - timedelta(weeks=rounds)
+    history = GuildHistory(GUILD, start - timedelta(days=1))
+    for user in range(1, members + 1):
+        history.member(user, paused_until=NOW + timedelta(days=3) if user % 25 == 0 else None)
+    # Habits: 60 % nearly always answer, 25 % sometimes, 15 % never.
+    habit = {u: rng.choices((0.9, 0.4, 0.0), (60, 25, 15))[0] for u in range(1, members + 1)}
+    for week in range(rounds):
+        present = [u for u in range(1, members + 1) if rng.random() < 0.9]
+        rng.shuffle(present)
+        groups = [tuple(present[i : i + 2]) for i in range(0, len(present) - 1, 2)]
+        if len(present) % 2:
+            groups[-1] = (*groups[-1], present[-1])
+        answers = {
+            u: rng.choices(("met", "not_yet", "skipped"), (70, 20, 10))[0]
+            for u in present
+            if rng.random() < habit[u]
+        }
+        history.round(start + timedelta(weeks=week, hours=1), groups, answers)
+    names = [f"Topic {i}" for i in range(topics)]
+    for week in range(rounds):
+        for _ in range(asks_per_week):
+            created = start + timedelta(weeks=week, seconds=rng.randrange(7 * 86400))
+            helpers = tuple(
+                created + timedelta(hours=rng.lognormvariate(1.5, 1.0))
+                for _ in range(rng.choice((0, 1, 1, 2, 3)))
+            )
+            status = rng.choices(("resolved", "withdrawn", "stale", "open"), (50, 10, 15, 25))[0]
+            closed = created + timedelta(days=rng.uniform(0.5, 20)) if status != "open" else None
+            if closed is not None and closed > NOW:
+                status, closed = "open", None
+            history.ask(created, rng.choice(names), status, closed, helpers, rng.randrange(members))
+    for i, name in enumerate(names[: topics * 3 // 4]):
+        history.offer(name, i + 1, start)
+    return history
+
+
+async def timed_build(history: Any) -> tuple[float, float, int]:
+    """Run `build_report` in a worker thread, timing it there (wall and CPU seconds)."""
+
+    def run() -> tuple[float, float, int]:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        report = build_report(history, "Maple Grove Educators")
+        return time.perf_counter() - wall, time.thread_time() - cpu, len(report.png)
+
+    return await asyncio.to_thread(run)
+
+
+async def longest_stall(work: Any) -> tuple[Any, float]:
+    """Await `work` while a ticker measures the event loop's longest stall (seconds)."""
+    worst = 0.0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not done.is_set():
+            before = time.perf_counter()
+            await asyncio.sleep(0.005)
+            worst = max(worst, time.perf_counter() - before - 0.005)
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.02)
+    try:
+        result = await work
+    finally:
+        done.set()
+        await task
+    return result, worst
+
+
+async def run(sizes: dict[str, int], png: Path | None) -> dict[str, Any]:
+    ballast = [{"id": i, "name": str(i)} for i in range(500_000)]  # a bot's live objects
+    with tempfile.TemporaryDirectory() as folder:
+        db = await Database.open(Path(folder) / "insights.db")
+        await migrate(db)
+        began = time.perf_counter()
+        history = build_history(**sizes)
+        await history.write(db)
+        setup = time.perf_counter() - began
+        rows = len(history.assignments)
+
+        began = time.perf_counter()
+        raw = await read_history(db, GUILD, NOW, 52)
+        reads = time.perf_counter() - began
+        first_wall, first_cpu, _ = await timed_build(raw)  # imports matplotlib
+        wall, cpu, png_bytes = await timed_build(raw)
+        compute = time.perf_counter()
+        insights = compute_insights(raw)
+        compute = time.perf_counter() - compute
+
+        service = InsightsService(db, FakeClock(NOW))
+        began = time.perf_counter()
+        report, stall = await longest_stall(service.report(GUILD, "Maple Grove Educators", 52))
+        command = time.perf_counter() - began
+        await db.close()
+    if png is not None:
+        png.parent.mkdir(parents=True, exist_ok=True)
+        png.write_bytes(report.png)
+    del ballast
+    c = insights.connections
+    return {
+        **sizes,
+        "assignments": rows,
+        "met_pairs_read": len(raw.met_pairs),
+        "setup_seconds": round(setup, 2),
+        "reads_seconds": round(reads, 3),
+        "first_worker_seconds": round(first_wall, 3),
+        "first_worker_cpu_seconds": round(first_cpu, 3),
+        "worker_seconds": round(wall, 3),
+        "worker_cpu_seconds": round(cpu, 3),
+        "figures_seconds": round(compute, 3),
+        "command_seconds": round(command, 3),
+        "longest_stall_ms": round(stall * 1000, 1),
+        "png_bytes": png_bytes,
+        "members_connected_share": round(c.share_connected, 3),
+        "clusters": c.clusters,
+        "largest_cluster": c.largest,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(__doc__ or NAME, argv)
+    sizes = QUICK if args.quick else FULL
+    result = asyncio.run(run(sizes, None if args.quick else EXAMPLE_PNG))
+    targets = [
+        {
+            "what": "worker seconds (figures + picture)",
+            "target": TARGET_WORKER_SECONDS,
+            "value": result["worker_seconds"],
+            "met": result["worker_seconds"] <= TARGET_WORKER_SECONDS,
+        },
+        {
+            "what": "longest event-loop stall (ms)",
+            "target": TARGET_STALL_MS,
+            "value": result["longest_stall_ms"],
+            "met": result["longest_stall_ms"] <= TARGET_STALL_MS,
+        },
+    ]
+    print_table("bench_insights", list(result), [result])
+    print_table("targets", ["what", "target", "value", "met"], targets)
+    write_json(
+        NAME,
+        {
+            "benchmark": NAME,
+            "quick": args.quick,
+            "environment": environment(),
+            "result": result,
+            "targets": targets,
+        },
+        args.results_dir,
+    )
+    return result
+
+
+if __name__ == "__main__":
+    main()
