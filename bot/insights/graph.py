@@ -87,18 +87,20 @@ def connection_graph(pool: Sequence[int], pairs: np.ndarray) -> ConnectionGraph:
     members = np.array(sorted(pool), dtype=np.int64)
     graph = rx.PyGraph(multigraph=False)
     graph.add_nodes_from(range(len(members)))
+    linked = np.zeros(len(members), dtype=bool)
     if len(members) and len(pairs):
         ends = np.searchsorted(members, pairs).clip(max=len(members) - 1)
         known = (members[ends] == pairs).all(axis=1)
         ends = np.sort(ends[known], axis=1)
         keys = np.unique(ends[:, 0] * len(members) + ends[:, 1])  # each edge once
         first, second = np.divmod(keys, len(members))
+        linked[first] = linked[second] = True
         graph.extend_from_edge_list(list(zip(first.tolist(), second.tolist(), strict=True)))
     components = sorted(
         (sorted(c) for c in rx.connected_components(graph) if len(c) > 1),
         key=lambda c: (-len(c), c[0]),
     )
-    isolated = [node for node in graph.node_indices() if graph.degree(node) == 0]
+    isolated = np.flatnonzero(~linked).tolist()
     figures = ConnectionFigures(
         members=len(pool),
         connected=len(pool) - len(isolated),
@@ -178,7 +180,7 @@ def spring(graph: rx.PyGraph, nodes: list[int]) -> tuple[np.ndarray, np.ndarray]
     return points, segments(points, edges)
 
 
-def force_directed(count: int, edges: Sequence[tuple[int, int]], rounds: int = 40) -> np.ndarray:
+def force_directed(count: int, edges: Sequence[tuple[int, int]], rounds: int = 30) -> np.ndarray:
     """Fruchterman-Reingold positions (as networkx computes them), in numpy.
 
     rustworkx's `spring_layout` holds the GIL for its whole run (~0.1 s for 300 nodes), which
@@ -217,7 +219,10 @@ def ring_of_clusters(graph: rx.PyGraph, clusters: list[list[int]]) -> tuple[np.n
     for k, nodes in enumerate(clusters):
         angle = k * spacing
         centre = CLUSTER_RING * np.array([math.cos(angle), math.sin(angle)])
-        radius = min(0.035 * math.sqrt(len(nodes)), CLUSTER_RING * math.sin(spacing / 2) * 0.9)
+        radius = min(
+            max(0.05, 0.035 * math.sqrt(len(nodes))),
+            CLUSTER_RING * math.sin(min(spacing, math.pi) / 2) * 0.9,
+        )
         turns = np.linspace(0, 2 * math.pi, len(nodes), endpoint=False) + angle
         circle = centre + radius * np.column_stack((np.cos(turns), np.sin(turns)))
         points.append(circle)

@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.typing import RcKeyType
 
 from .figures import Insights
@@ -56,7 +57,16 @@ def render(insights: Insights, guild_name: str) -> bytes:
             draw_nothing_yet(figure)
         else:
             grid = figure.add_gridspec(
-                2, 2, left=0.06, right=0.98, top=0.88, bottom=0.08, hspace=0.42, wspace=0.16
+                2,
+                2,
+                left=0.06,
+                right=0.98,
+                top=0.87,
+                bottom=0.07,
+                hspace=0.32,
+                wspace=0.14,
+                height_ratios=(1, 1.3),
+                width_ratios=(1.1, 1),
             )
             draw_rounds(figure.add_subplot(grid[0, 0]), insights)
             draw_asks(figure.add_subplot(grid[0, 1]), insights)
@@ -114,6 +124,7 @@ def draw_rounds(axes: Axes, insights: Insights) -> None:
         axes.bar(x, values, bottom=bottom, color=colour, label=label, width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_ylabel("members paired")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     thin_ticks(axes, [short_date(r.started_at) for r in rounds])
     axes.legend(loc="upper left", ncols=4, frameon=False, bbox_to_anchor=(0, 1.0))
     axes.set_ylim(0, max(max(bottom), 1) * 1.25)  # room for the legend
@@ -122,7 +133,7 @@ def draw_rounds(axes: Axes, insights: Insights) -> None:
 def draw_asks(axes: Axes, insights: Insights) -> None:
     """Lines: asks opened and closed each week; the median wait for a helper in the title."""
     wait = duration(insights.to_first_helper) if insights.to_first_helper else "no helper yet"
-    axes.set_title(f"Asks per week · median time to a first helper: {wait}", loc="left")
+    axes.set_title(f"Asks per week · median wait for a helper: {wait}", loc="left")
     weeks = insights.asks
     x = range(len(weeks))
     for label, colour, marker, values in (
@@ -133,6 +144,7 @@ def draw_asks(axes: Axes, insights: Insights) -> None:
     ):
         axes.plot(x, values, color=colour, marker=marker, markersize=6, linewidth=2.5, label=label)
     axes.set_ylabel("asks")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(bottom=0, top=max(1, *(w.opened for w in weeks)) * 1.3)
     thin_ticks(
         axes,
@@ -148,10 +160,10 @@ def draw_map(axes: Axes, insights: Insights) -> None:
     """The connection map: anonymous dots, lines for pairs who met."""
     figures, layout = insights.connections, insights.map
     axes.set_title(
-        f"Connections: {figures.share_connected:.0%} of {figures.members:,} members have met "
-        f"someone · {figures.clusters:,} clusters",
+        f"Connections: {figures.share_connected:.0%} of {figures.members:,} have met someone",
         loc="left",
     )
+    axes.set_anchor("W")  # the square map sits left, under its title
     axes.set_aspect("equal")
     axes.set_xlim(-1.08, 1.08)
     axes.set_ylim(-1.08, 1.08)
@@ -163,38 +175,31 @@ def draw_map(axes: Axes, insights: Insights) -> None:
         LineCollection(list(layout.lines), colors=GREY, linewidths=0.6, alpha=0.45, zorder=1)
     )
     for points, colour, label in (
-        (layout.largest, BLUE, f"largest cluster ({figures.largest:,})"),
-        (layout.others, ORANGE, "other clusters"),
-        (layout.isolated, GREY, "no connection yet (rim)"),
+        (layout.largest, BLUE, f"largest cluster: {figures.largest:,}"),
+        (layout.others, ORANGE, f"other clusters: {max(figures.clusters - 1, 0):,}"),
+        (layout.isolated, GREY, f"no connection yet: {figures.members - figures.connected:,}"),
     ):
         if len(points):
             axes.scatter(
                 points[:, 0],
                 points[:, 1],
-                s=22,
+                s=22 if layout.shown > 150 else 70,
                 color=colour,
                 edgecolors="white",
                 linewidths=0.4,
                 zorder=2,
                 label=label,
             )
-    axes.legend(
-        loc="lower left",
-        bbox_to_anchor=(-0.02, -0.14),
-        ncols=3,
-        frameon=False,
-        markerscale=1.6,
-        fontsize=12,
-    )
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 0.95), frameon=False, markerscale=2)
     if layout.shown < layout.total:
         axes.text(
-            1.0,
-            -0.02,
-            f"{layout.shown:,} of {layout.total:,} members drawn",
+            1.03,
+            0.55,
+            f"A sample of {layout.shown:,} of\n{layout.total:,} members is drawn,\nin proportion.",
             transform=axes.transAxes,
-            ha="right",
-            fontsize=11,
+            fontsize=13,
             color=GREY,
+            va="top",
         )
 
 
