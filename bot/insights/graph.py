@@ -21,6 +21,7 @@ MAX_DOTS = 400
 LARGEST_RADIUS = 0.62  # the largest cluster fills the middle of the map...
 CLUSTER_RING = 0.84  # ...other clusters sit on a ring around it...
 RIM = 1.0  # ...and members without a connection on the rim
+EDGES_PER_CALL = 10_000  # rustworkx holds the GIL while it adds them; the event loop waits
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,11 @@ def connection_graph(pool: Sequence[int], pairs: np.ndarray) -> ConnectionGraph:
         keys = np.unique(ends[:, 0] * len(members) + ends[:, 1])  # each edge once
         first, second = np.divmod(keys, len(members))
         linked[first] = linked[second] = True
-        graph.extend_from_edge_list(list(zip(first.tolist(), second.tolist(), strict=True)))
+        for at in range(0, len(keys), EDGES_PER_CALL):  # each call holds the GIL
+            chunk = slice(at, at + EDGES_PER_CALL)
+            graph.extend_from_edge_list(
+                list(zip(first[chunk].tolist(), second[chunk].tolist(), strict=True))
+            )
     components = sorted(
         (sorted(c) for c in rx.connected_components(graph) if len(c) > 1),
         key=lambda c: (-len(c), c[0]),

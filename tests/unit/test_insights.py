@@ -191,3 +191,9 @@ def test_starting_the_bot_does_not_import_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported at start-up'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_without_the_insights_extra_the_command_says_how_to_add_it(services, monkeypatch):
+    monkeypatch.setattr("bot.insights.service.picture_available", lambda: False)
+    with pytest.raises(UserError, match=r"pip install 'kindred\[insights\]'"):
+        await InsightsService(services.db, services.clock).report(GUILD, "Maple", 12)
