@@ -146,13 +146,8 @@ def draw_asks(axes: Axes, insights: Insights) -> None:
     axes.set_ylabel("asks")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylim(bottom=0, top=max(1, *(w.opened for w in weeks)) * 1.3)
-    thin_ticks(
-        axes,
-        [
-            f"wk of {short_date(w.start)}" if i == 0 else short_date(w.start)
-            for i, w in enumerate(weeks)
-        ],
-    )
+    axes.set_xlabel("week starting")
+    thin_ticks(axes, [short_date(w.start) for w in weeks])
     axes.legend(loc="upper left", ncols=4, frameon=False)
 
 
@@ -230,7 +225,7 @@ def draw_topics(axes: Axes, insights: Insights) -> None:
         axes.text(
             0.0,
             0.0,
-            f"and {len(topics) - TOPICS_SHOWN:,} more (listed in the text)",
+            f"and {len(topics) - TOPICS_SHOWN:,} more (all in the text file)",
             fontsize=13,
             color=GREY,
             transform=axes.transAxes,
