@@ -18,7 +18,8 @@ Measured, through `InsightsService.report` (what the command awaits after deferr
   as a bot's caches would, so a full garbage collection would show.
 
 Writes the picture to ``docs/insights-example.png`` with ``--png`` (the README shows it).
-Run ``python3 benchmarks/bench_insights.py`` (``--quick``: 300 members, 8 rounds).
+Run ``python3 benchmarks/bench_insights.py`` (``--quick``: 300 members, 8 rounds; ``--postgres``:
+on a throwaway PostgreSQL cluster instead of SQLite).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from bot.insights.history import read_history
 from bot.insights.service import InsightsService, build_report
 from tests.support.clock import FakeClock
 from tests.support.history import GuildHistory
+from tests.support.postgres import PostgresServer, postgres_server
 
 NAME = "bench_insights"
 FULL = {"members": 10_000, "rounds": 52, "asks_per_week": 40, "topics": 60}
@@ -131,10 +133,13 @@ async def longest_stall(work: Any) -> tuple[Any, float]:
     return result, worst
 
 
-async def run(sizes: dict[str, int], png: Path | None) -> dict[str, Any]:
+async def run(
+    sizes: dict[str, int], png: Path | None, server: PostgresServer | None = None
+) -> dict[str, Any]:
     ballast = [{"id": i, "name": str(i)} for i in range(500_000)]  # a bot's live objects
     with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(Path(folder) / "insights.db")
+        config = await server.create_database() if server else Path(folder) / "insights.db"
+        db = await Database.open(config)
         await migrate(db)
         began = time.perf_counter()
         history = build_history(**sizes)
@@ -192,9 +197,20 @@ async def run(sizes: dict[str, int], png: Path | None) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(__doc__ or NAME, argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    on_postgres = "--postgres" in argv  # the same, on a throwaway PostgreSQL cluster
+    args = parse_args(__doc__ or NAME, [a for a in argv if a != "--postgres"])
     sizes = QUICK if args.quick else FULL
-    result = asyncio.run(run(sizes, None if args.quick else EXAMPLE_PNG))
+    if on_postgres:
+        server = postgres_server()
+        try:
+            result = asyncio.run(run(sizes, None, server))
+        finally:
+            server.drop_leftovers()
+            server.stop()
+    else:
+        result = asyncio.run(run(sizes, None if args.quick else EXAMPLE_PNG))
+    result["backend"] = "postgres" if on_postgres else "sqlite"
     targets = [
         {
             "what": "worker seconds (figures + picture)",
@@ -212,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print_table("bench_insights", list(result), [result])
     print_table("targets", ["what", "target", "value", "met"], targets)
     write_json(
-        NAME,
+        f"{NAME}_postgres" if on_postgres else NAME,
         {
             "benchmark": NAME,
             "quick": args.quick,
