@@ -105,30 +105,26 @@ def round_figures(rounds: Sequence[Row], assignments: np.ndarray) -> list[RoundF
         return []
     ids = np.array([row[0] for row in rounds], dtype=np.int64)
     table = assignments[np.isin(assignments[:, ROUND], ids)]
-    where = np.searchsorted(np.sort(ids), table[:, ROUND])  # each row's round, as 0..n-1
-    order = np.argsort(ids)  # sorted position -> position in `rounds`
-    count = len(ids)
-    answers = np.zeros((count, 4), dtype=np.int64)
+    order = np.argsort(ids)
+    where = order[np.searchsorted(ids[order], table[:, ROUND])]  # each row's index in `rounds`
+    answers = np.zeros((len(ids), 4), dtype=np.int64)
     np.add.at(answers, (where, table[:, ANSWER]), 1)
-    groups = np.zeros(count, dtype=np.int64)
-    met_groups = np.zeros(count, dtype=np.int64)
     round_of_group, group_met = per_group(table, where)
-    np.add.at(groups, round_of_group, 1)
-    np.add.at(met_groups, round_of_group[group_met], 1)
-    figures = {}
-    for k in range(count):
-        tally = answers[k]
-        figures[int(order[k])] = RoundFigures(
-            started_at=parse_utc(rounds[int(order[k])][1]),
-            paired=int(tally.sum()),
+    groups = np.bincount(round_of_group, minlength=len(ids))
+    met_groups = np.bincount(round_of_group[group_met], minlength=len(ids))
+    return [
+        RoundFigures(
+            started_at=parse_utc(row[1]),
+            paired=int(answers[k].sum()),
             groups=int(groups[k]),
-            met=int(tally[MET]),
-            not_yet=int(tally[NOT_YET]),
-            skipped=int(tally[SKIPPED]),
-            unanswered=int(tally[NO_ANSWER]),
+            met=int(answers[k, MET]),
+            not_yet=int(answers[k, NOT_YET]),
+            skipped=int(answers[k, SKIPPED]),
+            unanswered=int(answers[k, NO_ANSWER]),
             groups_met=int(met_groups[k]),
         )
-    return [figures[i] for i in range(count)]
+        for k, row in enumerate(rounds)
+    ]
 
 
 def per_group(table: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
