@@ -199,9 +199,6 @@ async def test_without_the_insights_extra_the_command_says_how_to_add_it(service
         await InsightsService(services.db, services.clock).report(GUILD, "Maple", 12)
 
 
-# SQLite only for now: creating the ask runs the help ledger's `INSERT OR IGNORE`, which
-# PostgreSQL refuses (bot/helpdesk/store.py on main; the portable-SQL work of issue 12 fixes it).
-@pytest.mark.backends("sqlite")
 async def test_a_helper_named_on_resolve_counts_as_the_first_helper(services):
     await GuildHistory(GUILD, NOW - 3 * D).write(services.db)
     created = await services.helpdesk.asks.ask(GUILD, 10, "pbl", "Where do I start?")
