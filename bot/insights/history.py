@@ -43,9 +43,10 @@ class History:
     pool: Sequence[Row]  # user_id of current pool members (graph nodes, never shown)
 
 
+# Scheduled rounds only: a "Talk 1:1 about this" pairing (talk_post_id) has no check-in.
 _ROUNDS = """
 SELECT round_id, started_at FROM pairing_rounds
-WHERE guild_id = ? AND started_at >= ? ORDER BY started_at, round_id
+WHERE guild_id = ? AND started_at >= ? AND talk_post_id IS NULL ORDER BY started_at, round_id
 """
 
 # Every member placed in a group, in every round (the connection graph is over all time).

@@ -19,7 +19,7 @@ class GuildHistory:
     guild_id: int
     joined_at: datetime
     members: list[tuple[int, str | None]] = field(default_factory=list)  # user, paused_until
-    rounds: list[tuple[int, str]] = field(default_factory=list)
+    rounds: list[tuple[int, str, int | None]] = field(default_factory=list)
     groups: list[tuple[int, int, int]] = field(default_factory=list)
     assignments: list[tuple[int, int, int | None, str, str | None]] = field(default_factory=list)
     topics: dict[str, int] = field(default_factory=dict)
@@ -38,11 +38,13 @@ class GuildHistory:
         groups: list[tuple[int, ...]],
         answers: dict[int, str] | None = None,
         left_out: tuple[int, ...] = (),
+        talk_post_id: int | None = None,
     ) -> None:
-        """A round with its groups; `answers` maps a member to 'met', 'not_yet' or 'skipped'."""
+        """A round with its groups; `answers` maps a member to 'met', 'not_yet' or 'skipped'
+        (`talk_post_id`: a "Talk 1:1 about this" pairing instead)."""
         answers = answers or {}
         round_id = next(self._ids)
-        self.rounds.append((round_id, to_db(started_at)))
+        self.rounds.append((round_id, to_db(started_at), talk_post_id))
         for members in groups:
             group_id = next(self._ids)
             self.groups.append((group_id, round_id, len(members)))
@@ -95,8 +97,8 @@ class GuildHistory:
             )
             await tx.executemany(
                 "INSERT INTO pairing_rounds (round_id, guild_id, slot_key, started_at, checkin_at,"
-                " seed) VALUES (?, ?, ?, ?, ?, 0)",
-                [(r, g, at, at, at) for r, at in self.rounds],
+                " seed, talk_post_id) VALUES (?, ?, ?, ?, ?, 0, ?)",
+                [(r, g, f"{at}:{r}", at, at, talk) for r, at, talk in self.rounds],
             )
             await tx.executemany(
                 "INSERT INTO pairing_groups (group_id, round_id, guild_id, size) "

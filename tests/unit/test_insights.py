@@ -48,6 +48,7 @@ def known_history() -> GuildHistory:
         {4: "met", 5: "not_yet", 6: "not_yet", 12: "met"},  # 7-12: 12 has left
         left_out=(8,),
     )
+    history.round(NOW - 10 * D, [(5, 8)], talk_post_id=77)  # a talk: no check-in, not a round
     history.round(
         NOW - timedelta(weeks=1),
         [(1, 3), (2, 9, 11), (6, 10)],
