@@ -11,9 +11,11 @@ from discord.ext import commands
 from bot.edge.admin import require_manage_guild
 from bot.edge.interactions import reply
 from bot.export import GuildExport
+from bot.insights.service import MAX_WEEKS, InsightsService
 from bot.overview import guild_overview
 from bot.timezones import suggest_timezones
 
+from .insights import send_insights
 from .render import overview_embed
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ class Admin(
 ):
     def __init__(self, bot: Kindred) -> None:
         self.services = bot.services
+        self.insights_service = InsightsService(bot.services.db, bot.services.clock)
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -72,6 +75,15 @@ class Admin(
                     files=[discord.File(f.path, filename=f.filename) for f in batch],
                     ephemeral=True,
                 )
+
+    @app_commands.command(name="insights", description="A picture of how members connect")
+    @app_commands.describe(weeks=f"How many weeks back (1–{MAX_WEEKS}, default 12)")
+    async def insights(
+        self,
+        interaction: discord.Interaction,
+        weeks: app_commands.Range[int, 1, MAX_WEEKS] = 12,
+    ) -> None:
+        await send_insights(interaction, self.insights_service, weeks)
 
     @timezone.autocomplete("name")
     async def timezone_autocomplete(

@@ -122,6 +122,13 @@ class Closing(LedgerPart):
                 )
                 raise UserError(f"`{ask.ref}` is already {current}.")
             if helper is not None:
+                # The named helper counts as one who came forward (insights: time to a first
+                # helper), whether or not they pressed "I can help".
+                await tx.execute(
+                    "INSERT INTO helpdesk_helpers (ask_id, guild_id, helper_user_id, offered_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (ask_id, helper_user_id) DO NOTHING",
+                    (ask.ask_id, ask.guild_id, helper, now),
+                )
                 thanks = await self.messages.enqueue(
                     tx,
                     MessageKind.THANKS,

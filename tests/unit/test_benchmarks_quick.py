@@ -83,3 +83,14 @@ def test_bench_commands_quick_answers_every_command(tmp_path: Path) -> None:
     assert sum(c["count"] for c in latency.values()) == result["commands"]
     for figures in latency.values():
         assert figures["p99_ms"] >= figures["p50_ms"] > 0 and figures["p99_vs_noop"] > 0
+
+
+def test_bench_insights_quick_draws_the_picture_and_measures_the_loop(tmp_path: Path) -> None:
+    data = run_quick_script("bench_insights", tmp_path)
+    result = data["result"]
+    assert data["quick"] is True and result["members"] == 300
+    assert result["assignments_read"] == result["assignments"] > 0
+    assert result["png_bytes"] > 10_000
+    assert result["worker_seconds"] > 0 and result["longest_stall_ms"] >= 0
+    assert 0 < result["members_connected_share"] <= 1 and result["largest_cluster"] > 1
+    assert all(isinstance(t["met"], bool) for t in data["targets"])
