@@ -126,6 +126,13 @@ class Database(Reads):
         such as `:user`). SQLite has `json_each`, PostgreSQL `jsonb_each`: the two differ."""
 
     @abc.abstractmethod
+    def words_condition(self, table: str, alias: str) -> str:
+        """An SQL condition with one `?` (quoted words, `"w1" "w2"`) that holds for the rows of
+        `table` (as `alias`) whose `body` has every word: the engine's full-text index
+        (SQLite: the FTS5 table `<table>_fts` over the table's rowid; PostgreSQL: a GIN index
+        on `to_tsvector('simple', body)`)."""
+
+    @abc.abstractmethod
     def guild_lock(self, guild_id: int) -> contextlib.AbstractAsyncContextManager[None]:
         """Exclusive work on one guild: an asyncio lock on SQLite; on PostgreSQL also an
         advisory lock, so it excludes other processes on the same database too."""

@@ -254,6 +254,10 @@ class PostgresDatabase(_PostgresReads, Database):
             f"AND j.value = to_jsonb(CAST({value} AS BIGINT)))"
         )
 
+    def words_condition(self, table: str, alias: str) -> str:
+        """Rows whose words the GIN index on `to_tsvector('simple', body)` matches."""
+        return f"to_tsvector('simple', {alias}.body) @@ websearch_to_tsquery('simple', ?)"
+
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:
         """The guild's asyncio lock, then its advisory lock so other processes wait too."""

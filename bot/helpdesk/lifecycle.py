@@ -131,4 +131,5 @@ class AskLifecycle:
                     "UPDATE helpdesk_asks SET status = 'stale', closed_at = ? WHERE ask_id = ?",
                     (now, ask_id),
                 )
+                await self._messages.enqueue_closed(tx, ask_id)
                 log.info("Ask %s in guild %s closed as stale", ask.number, ask.guild_id)
