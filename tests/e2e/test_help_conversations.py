@@ -216,8 +216,9 @@ async def test_a_private_summary_stays_off_the_post_and_out_of_search(kindred):
     found = await kindred.reply(OTHER, "board", search="peer grading")
     assert "`A2`" not in found.text
     mine = await kindred.reply(ASKER, "privacy show")
-    attached = mine.attachments[0] if mine.attachments else None
-    assert attached is None or b"Peer grading" in attached.data
+    [attachment] = mine.attachments
+    [ask] = json.loads(attachment.data)["tables"]["helpdesk_asks"]
+    assert ask["summary"] == "Peer grading" and ask["summary_shared"] == 0
 
 
 async def test_search_folds_case_and_accents_and_answers_any_input_cleanly(kindred):
