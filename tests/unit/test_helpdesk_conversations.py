@@ -15,8 +15,7 @@ from bot.helpdesk.models import MessageKind, Outgoing
 from bot.helpdesk.search import match_query, search_words
 from bot.outbox import Failed, OutboxRow, Outcome, Refused, Sent
 from bot.services import Services
-from tests.support.db import DatabaseFactory, open_test_services
-from tests.support.outbox import drain
+from tests.support.db import DatabaseFactory, open_test_services, settle
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 
@@ -85,8 +84,8 @@ async def ledger(fresh_database: DatabaseFactory) -> AsyncIterator[tuple[Service
 
 
 async def sent(services: Services) -> None:
-    """Let the outbox send everything that is due (edits enqueued by closing, follow-ups)."""
-    await drain(services.outbox)
+    """Let due jobs run and the outbox send everything due (edits, follow-ups)."""
+    await settle(services.scheduler, outbox=services.outbox)
 
 
 async def helper_rows(services: Services, ask_id: int) -> list[dict]:
