@@ -22,7 +22,7 @@ from bot.helpdesk.rules import (
 )
 from bot.helpdesk.search import match_query, search_words
 from bot.helpdesk.store import ASK_FROM, OFFER_FROM, LedgerPart
-from bot.helpdesk.topics import normalise_query
+from bot.helpdesk.topics import normalise_query, private_topic
 from bot.timeutil import from_db
 
 BOARD_PAGE_SIZE = 8
@@ -184,20 +184,32 @@ class BoardReader(LedgerPart):
     async def open_topics(
         self, guild_id: int
     ) -> tuple[dict[int, frozenset[str]], dict[int, frozenset[str]]]:
-        """For the pairing engine: open ask topics by user, and open offer topics by user."""
+        """For the pairing engine: open ask topics by user, and open offer topics by user.
+
+        An anonymous ask still prefers a partner who offers its topic, under a private name
+        (`private_topic`) that its offerers share and no intro shows (`shown_topics`): "one of
+        you asked about X" would say who asked."""
         rows = await self._db.fetchall(
             f"""
-            SELECT 'ask' AS kind, a.user_id, t.name AS topic FROM {ASK_FROM}
+            SELECT 'ask' AS kind, a.user_id, t.name AS topic, a.anonymous FROM {ASK_FROM}
             WHERE a.guild_id = ? AND a.status = 'open'
             UNION
-            SELECT 'offer', o.user_id, t.name FROM {OFFER_FROM}
+            SELECT 'offer', o.user_id, t.name, 0 FROM {OFFER_FROM}
             WHERE o.guild_id = ? AND o.status = 'open'
             """,
             (guild_id, guild_id),
         )
         found: dict[str, dict[int, set[str]]] = {"ask": {}, "offer": {}}
+        private = {r["topic"] for r in rows if r["anonymous"] == 1}
         for row in rows:
-            found[row["kind"]].setdefault(row["user_id"], set()).add(row["topic"])
+            kind, topic = row["kind"], row["topic"]
+            topics = found[kind].setdefault(row["user_id"], set())
+            if kind == "ask":
+                topics.add(private_topic(topic) if row["anonymous"] == 1 else topic)
+                continue
+            topics.add(topic)
+            if topic in private:
+                topics.add(private_topic(topic))
         asks, offers = ({u: frozenset(t) for u, t in found[k].items()} for k in ("ask", "offer"))
         return asks, offers
 

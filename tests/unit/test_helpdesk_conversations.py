@@ -13,7 +13,10 @@ import pytest
 from bot.errors import UserError
 from bot.helpdesk.models import MessageKind, Outgoing
 from bot.helpdesk.search import match_query, search_words
+from bot.helpdesk.topics import shown_topics
 from bot.outbox import Failed, OutboxRow, Outcome, Refused, Sent
+from bot.pairing.engine import match
+from bot.pairing.match_types import MatchInput
 from bot.services import Services
 from tests.support.db import DatabaseFactory, open_test_services, settle
 
@@ -206,13 +209,16 @@ async def test_an_anonymous_asker_with_closed_dms_decides_in_a_thread_of_their_o
     assert recorder.of(MessageKind.THREAD) == []
 
 
-async def test_anonymous_asks_are_hidden_from_pairing_reasons_but_still_count(ledger):
+async def test_an_anonymous_ask_still_pairs_with_an_offerer_but_no_intro_says_why(ledger):
     services, _ = ledger
+    await services.helpdesk.offers.offer(G, HELPER, "pbl", None)
+    await services.helpdesk.offers.offer(G, ADMIN, "math", None)
     await services.helpdesk.asks.ask(G, ASKER, "pbl", "Shy question", True)
     await services.helpdesk.asks.ask(G, OTHER, "math", "Open question")
-    asks, _ = await services.helpdesk.board.open_topics(G)
-    assert asks[OTHER] == frozenset({"math"})
-    assert asks[ASKER] == frozenset({"pbl"})
+    asks, offers = await services.helpdesk.board.open_topics(G)
+    result = match(MatchInput(members=[ASKER, HELPER, OTHER, ADMIN], asks=asks, offers=offers))
+    groups = {g.members: shown_topics(g.shared_topics) for g in result.groups}
+    assert groups == {(ASKER, HELPER): (), (OTHER, ADMIN): ("math",)}
 
 
 # ---------------------------------------------------------------------------- closing
