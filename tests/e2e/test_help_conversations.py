@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakediscord.fixtures import World
 from tests.fakediscord.models import FakeMessage
+from tests.fakediscord.payloads import CREATE_PRIVATE_THREADS
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 
@@ -79,6 +80,35 @@ async def test_i_can_help_opens_one_private_thread_with_both_quoting_the_ask(kin
     # Nothing public about who offered, and no DM to the asker: the thread is the news.
     assert len(fake.channel_messages(World.HELP)) == 1
     assert fake.dms_to(ASKER) == []
+
+
+async def test_a_members_thread_with_the_same_name_is_never_adopted(kindred):
+    fake = kindred.fake
+    post, _ = await ask_with_offer(kindred)
+    decoy = await fake.thread_opened_by(FOURTH, World.HELP, "Help A2 · 1")
+    await kindred.settle()
+
+    await (await kindred.click(post, help_button(post), OTHER)).response()
+    await kindred.settle()
+    [thread] = helper_threads(fake)
+    assert thread.id != decoy.id and thread.owner_id == World.BOT
+    assert thread.thread_member_ids >= {ASKER, OTHER}
+    assert decoy.thread_member_ids == {FOURTH} and fake.channel_messages(decoy.id) == []
+
+
+async def test_missing_permission_for_private_threads_shows_in_admin_show(kindred):
+    fake = kindred.fake
+    post, _ = await ask_with_offer(kindred)
+    fake.set_overwrite(World.HELP, World.BOT, deny=CREATE_PRIVATE_THREADS)
+    await fake.channel_updated(World.HELP)
+    await kindred.settle()
+
+    await (await kindred.click(post, help_button(post), OTHER)).response()
+    await kindred.settle()
+    assert helper_threads(fake) == []
+    show = await kindred.reply(World.ADMIN, "admin show")
+    assert "missing permission to open threads" in show.text
+    assert len(fake.dms_to(ASKER)) == 1 and len(fake.dms_to(OTHER)) >= 1
 
 
 async def test_a_thread_that_cannot_be_made_means_dms_to_both_and_a_problem_for_admins(kindred):
