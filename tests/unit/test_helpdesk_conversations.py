@@ -19,6 +19,7 @@ from bot.pairing.engine import match
 from bot.pairing.match_types import MatchInput
 from bot.services import Services
 from tests.support.db import DatabaseFactory, open_test_services, settle
+from tests.unit.test_export import read as read_export
 
 pytestmark = pytest.mark.backends("sqlite", "postgres")
 
@@ -381,3 +382,15 @@ async def test_request_id_suggestions_are_the_members_own_or_an_admins_all(ledge
     assert [r for r, _ in await suggest(G, ASKER, False, "a1", offers=True)] == ["A1"]
     assert [r for r, _ in await suggest(G, ADMIN, True, "", offers=False)] == ["A3", "A1"]
     assert await suggest(OTHER_G, ASKER, True, "", offers=True) == []
+
+
+async def test_only_the_admins_export_names_an_anonymous_asker(ledger):
+    services, _ = ledger
+    await services.helpdesk.asks.ask(G, ASKER, "pbl", "Shy question", True)
+    async with services.exporter.export(G) as export:
+        document = read_export(export)
+    [ask] = document["tables"]["helpdesk_asks"]["rows"]
+    assert ask["user_id"] == ASKER and ask["anonymous"] == 1
+    assert "helpdesk_search" not in document["tables"]  # an index, not the guild's data
+    board = await services.helpdesk.board.page(G)
+    assert [e.user_id for e in board.entries] == [None]
