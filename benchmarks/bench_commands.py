@@ -42,7 +42,7 @@ from benchmarks._harness import (
     verdict,
     wait_until,
 )
-from bot.helpdesk.search import search_words
+from bot.helpdesk.search import guild_word, search_words
 from bot.services import Services
 from bot.timeutil import to_db
 from tests.fakediscord import FakeDiscord, InteractionHandle
@@ -108,9 +108,8 @@ async def past_asks(services: Services, ids: GuildIds, count: int) -> None:
                     int(summary is not None),
                 )
             )
-            search.append(
-                (ask_id, ids.guild_id, " ".join(search_words(TOPICS[topic], details, summary)))
-            )
+            indexed = [guild_word(ids.guild_id), *search_words(TOPICS[topic], details, summary)]
+            search.append((ask_id, ids.guild_id, " ".join(indexed)))
         await tx.executemany(
             "INSERT INTO helpdesk_asks (ask_id, guild_id, request_no, topic_id, user_id, details, "
             "status, created_at, closed_at, summary, summary_shared) "

@@ -254,9 +254,13 @@ class PostgresDatabase(_PostgresReads, Database):
             f"AND j.value = to_jsonb(CAST({value} AS BIGINT)))"
         )
 
-    def words_condition(self, table: str, alias: str) -> str:
-        """Rows whose words the GIN index on `to_tsvector('simple', body)` matches."""
-        return f"to_tsvector('simple', {alias}.body) @@ websearch_to_tsquery('simple', ?)"
+    def newest_with_words(self, table: str, key: str) -> str:
+        """The GIN index on `to_tsvector('simple', body)`, newest `key` first."""
+        return (
+            f"SELECT {key} AS id FROM {table} "
+            "WHERE to_tsvector('simple', body) @@ websearch_to_tsquery('simple', ?) "
+            f"ORDER BY {key} DESC LIMIT ?"
+        )
 
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:

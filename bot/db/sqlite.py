@@ -187,9 +187,12 @@ class SqliteDatabase(_SqliteReads, Database):
             f"WHERE j.key GLOB '*{plain_name(key_suffix)}' AND j.value = {value})"
         )
 
-    def words_condition(self, table: str, alias: str) -> str:
-        """Rows whose words the FTS5 table `<table>_fts` matches."""
-        return f"{alias}.rowid IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?)"
+    def newest_with_words(self, table: str, key: str) -> str:
+        """The FTS5 table `<table>_fts`, walked backwards by rowid (no sort) to the limit."""
+        return (
+            f"SELECT rowid AS id FROM {table}_fts WHERE {table}_fts MATCH ? "
+            "ORDER BY rowid DESC LIMIT ?"
+        )
 
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:

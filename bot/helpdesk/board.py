@@ -26,6 +26,9 @@ from bot.helpdesk.topics import normalise_query, private_topic
 from bot.timeutil import from_db
 
 BOARD_PAGE_SIZE = 8
+#: A search shows at most this many asks (the newest): 25 pages, and a bounded cost however
+#: common its words are.
+SEARCH_LIMIT = 200
 SUGGEST_LIMIT = 25  # Discord shows at most 25 choices
 SUGGEST_SCAN = 200  # the newest open requests an autocomplete looks through
 
@@ -43,7 +46,7 @@ class BoardReader(LedgerPart):
             ("", [guild_id]) if not name else (" AND t.name = ?", [guild_id, name])
         )
         if search is not None:
-            query = match_query(search)
+            query = match_query(search, guild_id)
             if query is None:
                 raise UserError(
                     "Search for words from an ask, e.g. `grading rubrics` "
@@ -53,11 +56,14 @@ class BoardReader(LedgerPart):
                 SELECT 'ask' AS kind, a.request_no, t.name AS topic, a.user_id, a.anonymous,
                        a.details, a.created_at, a.status,
                        CASE WHEN a.summary_shared = 1 THEN a.summary END AS shared_summary
-                FROM {ASK_FROM} JOIN helpdesk_search s ON s.ask_id = a.ask_id
-                WHERE a.guild_id = ? AND a.status IN ('open', 'resolved'){topic_filter}
-                  AND {self._db.words_condition("helpdesk_search", "s")}
+                FROM ({self._db.newest_with_words("helpdesk_search", "ask_id")}) AS m
+                CROSS JOIN helpdesk_asks a JOIN helpdesk_topics t ON t.topic_id = a.topic_id
+                WHERE a.ask_id = m.id AND a.guild_id = ?
+                  AND a.status IN ('open', 'resolved'){topic_filter}
             """
-            params = [*params, query]
+            # The index's matches come first (CROSS JOIN keeps SQLite from scanning the
+            # guild's asks instead), capped at the newest SEARCH_LIMIT.
+            params = [query, SEARCH_LIMIT, *params]
             parts = 1
         else:
             union = f"""

@@ -18,7 +18,7 @@ from bot.helpdesk.rules import (
     validate_note,
     validate_summary,
 )
-from bot.helpdesk.search import index_ask
+from bot.helpdesk.search import index_ask, unindex_ask
 from bot.helpdesk.store import LedgerPart
 from bot.timeutil import to_db
 
@@ -156,6 +156,8 @@ class Closing(LedgerPart):
                 raise UserError(f"`{ask.ref}` is already {current}.")
             if share:
                 await index_ask(tx, ask.ask_id, ask.guild_id, ask.topic, ask.details, summary)
+            elif status != AskStatus.RESOLVED:
+                await unindex_ask(tx, ask.ask_id)
             await self.messages.enqueue_closed(tx, ask.ask_id)
             if helper is not None:
                 # The named helper counts as one who came forward (insights: time to a first
@@ -196,6 +198,7 @@ class Closing(LedgerPart):
                 (now, guild_id, user_id),
             )
             for row in rows:
+                await unindex_ask(tx, row["ask_id"])
                 await self.messages.enqueue_closed(tx, row["ask_id"])
         self.messages.wake()
         for row in rows:

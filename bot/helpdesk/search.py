@@ -2,14 +2,18 @@
 
 Both databases get the same words, folded here rather than by each engine: case-folded,
 accents removed (NFKD without combining marks, so "Évaluation" is "evaluation"), split on
-everything that is not a letter or a digit. An ask's topic, details and (once shared) what
-helped are stored as those words in `helpdesk_search.body`; SQLite indexes them with FTS5,
-PostgreSQL with a GIN `tsvector` index (`Database.words_condition`).
+everything that is not a letter or a digit. An open or resolved ask's topic, details and (once
+shared) what helped are stored as those words in `helpdesk_search.body`, after its guild's own
+word (`g<guild id>`); a withdrawn or stale ask leaves the index. SQLite indexes the words with
+FTS5, PostgreSQL with a GIN `tsvector` index (`Database.newest_with_words`).
 
-A search is its words, each quoted (`"grading" "rubrics"`: every word, in any order). Quoting
-is what keeps a member's text out of the query syntax: what is left of `"`, `*`, `NEAR(`, `-`
-or `:` after splitting is letters and digits, and inside quotes neither FTS5 nor
-`websearch_to_tsquery` reads an operator. The text is always a bound parameter.
+A search is the guild's word and the member's words, each quoted (`"g42" "grading" "rubrics"`:
+every word, in any order, in this guild). Quoting is what keeps a member's text out of the
+query syntax: what is left of `"`, `*`, `NEAR(`, `-` or `:` after splitting is letters and
+digits, and inside quotes neither FTS5 nor `websearch_to_tsquery` reads an operator. The text
+is always a bound parameter. The guild's word lets the index narrow to the guild before
+anything is read, so a search costs the same in a guild of ten asks or among a million; a
+member can type `g42` too, which only ever matches within their own guild.
 """
 
 from __future__ import annotations
@@ -32,10 +36,18 @@ def search_words(*texts: str | None) -> list[str]:
     return _WORD.findall(plain)
 
 
-def match_query(text: str) -> str | None:
-    """The query for a member's search text: its distinct words, quoted; None without words."""
+def guild_word(guild_id: int) -> str:
+    """The word every indexed ask of the guild carries."""
+    return f"g{guild_id}"
+
+
+def match_query(text: str, guild_id: int) -> str | None:
+    """The query for a member's search text in a guild: the guild's word and the text's
+    distinct words, quoted; None when the text has no words."""
     words = list(dict.fromkeys(search_words(text)))[:MAX_SEARCH_WORDS]
-    return " ".join(f'"{word}"' for word in words) or None
+    if not words:
+        return None
+    return " ".join(f'"{word}"' for word in [guild_word(guild_id), *words])
 
 
 async def index_ask(
@@ -47,8 +59,14 @@ async def index_ask(
     shared_summary: str | None = None,
 ) -> None:
     """(Re)index an ask's words: at creation, and when what helped is shared."""
+    body = " ".join([guild_word(guild_id), *search_words(topic, details, shared_summary)])
     await tx.execute(
         "INSERT INTO helpdesk_search (ask_id, guild_id, body) VALUES (?, ?, ?) "
         "ON CONFLICT (ask_id) DO UPDATE SET body = excluded.body",
-        (ask_id, guild_id, " ".join(search_words(topic, details, shared_summary))),
+        (ask_id, guild_id, body),
     )
+
+
+async def unindex_ask(tx: Transaction, ask_id: int) -> None:
+    """A withdrawn or stale ask is no longer found (search covers open and resolved asks)."""
+    await tx.execute("DELETE FROM helpdesk_search WHERE ask_id = ?", (ask_id,))

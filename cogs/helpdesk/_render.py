@@ -5,6 +5,7 @@ from __future__ import annotations
 import discord
 from discord.utils import escape_markdown, format_dt
 
+from bot.helpdesk.board import SEARCH_LIMIT
 from bot.helpdesk.models import Ask, BoardEntry, BoardPage, HelpdeskReport, TopicCounts
 
 COLOR = discord.Color.gold()
@@ -89,7 +90,8 @@ def board_embed(page: BoardPage) -> discord.Embed:
         )
     if page.search is not None:
         title = f"Asks matching {_clip(' '.join(page.search.split()), 80)!r}"
-        footer = f"Page {page.page + 1} of {page.pages} · {page.total} found · newest first"
+        found = f"the newest {page.total}" if page.total >= SEARCH_LIMIT else f"{page.total} found"
+        footer = f"Page {page.page + 1} of {page.pages} · {found} · newest first"
     else:
         title = "Help board"
         footer = (

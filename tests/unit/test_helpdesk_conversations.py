@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.errors import UserError
+from bot.helpdesk import board
 from bot.helpdesk.models import MessageKind, Outgoing
 from bot.helpdesk.search import match_query, search_words
 from bot.helpdesk.topics import shown_topics
@@ -302,8 +303,9 @@ def test_search_words_fold_case_and_accents_and_drop_syntax():
         "annee",
         "6",
     ]
-    assert match_query('"grading*" NEAR( -rubrics: grading') == '"grading" "near" "rubrics"'
-    assert match_query('" * - : ( ) ^') is None
+    query = match_query('"grading*" NEAR( -rubrics: grading', 42)
+    assert query == '"g42" "grading" "near" "rubrics"'
+    assert match_query('" * - : ( ) ^', 42) is None
 
 
 async def test_search_finds_every_word_in_any_order_newest_first_in_pages(ledger):
@@ -320,6 +322,16 @@ async def test_search_finds_every_word_in_any_order_newest_first_in_pages(ledger
     assert last.page == 1 and [e.ref for e in last.entries] == ["A2", "A1"]
     topic = await services.helpdesk.board.page(G, topic="pbl", search="rubrics")
     assert [e.ref for e in topic.entries] == ["A11"]
+
+
+async def test_a_search_shows_the_newest_asks_up_to_its_limit(ledger, monkeypatch):
+    services, _ = ledger
+    monkeypatch.setattr(board, "SEARCH_LIMIT", 12)
+    for i in range(15):
+        await services.helpdesk.asks.ask(G, ASKER, "pbl", f"Common words {i}")
+    page = await services.helpdesk.board.page(G, page=1, search="common words")
+    assert page.total == 12 and page.pages == 2
+    assert [e.ref for e in page.entries] == ["A7", "A6", "A5", "A4"]
 
 
 async def test_search_covers_open_and_resolved_asks_and_shared_summaries_only(ledger):

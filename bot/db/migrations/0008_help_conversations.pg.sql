@@ -23,6 +23,8 @@ CREATE TABLE helpdesk_search (
 -- The 'simple' configuration: the words are already folded and split by Kindred, no stemming
 -- or stop words (the same matches as FTS5 on SQLite).
 CREATE INDEX helpdesk_search_words ON helpdesk_search USING gin (to_tsvector('simple', body));
+-- Asks made before this migration: lower-cased text (accents are not folded here).
 INSERT INTO helpdesk_search (ask_id, guild_id, body)
-SELECT a.ask_id, a.guild_id, LOWER(t.name || ' ' || a.details)
-FROM helpdesk_asks a JOIN helpdesk_topics t ON t.topic_id = a.topic_id;
+SELECT a.ask_id, a.guild_id, 'g' || CAST(a.guild_id AS TEXT) || ' ' || LOWER(t.name || ' ' || a.details)
+FROM helpdesk_asks a JOIN helpdesk_topics t ON t.topic_id = a.topic_id
+WHERE a.status IN ('open', 'resolved');

@@ -27,10 +27,10 @@ ALTER TABLE helpdesk_helpers ADD COLUMN thread_state TEXT NOT NULL DEFAULT 'none
 ALTER TABLE helpdesk_helpers ADD COLUMN thread_id INTEGER;
 ALTER TABLE helpdesk_helpers ADD COLUMN thread_problem TEXT;
 
--- What /board search reads: per ask, its topic, details and shared summary, folded (case,
--- accents) and reduced to words by bot.helpdesk.search.search_words, so both databases see the
--- same words. The engine's own index sits beside it: FTS5 here, a GIN tsvector index on
--- PostgreSQL.
+-- What /board search reads: per open or resolved ask, its guild's word ('g<guild_id>') and
+-- its topic, details and shared summary, folded (case, accents) and reduced to words by
+-- bot.helpdesk.search, so both databases see the same words. The engine's own index sits
+-- beside it: FTS5 here, a GIN tsvector index on PostgreSQL.
 CREATE TABLE helpdesk_search (
     ask_id    INTEGER PRIMARY KEY REFERENCES helpdesk_asks(ask_id) ON DELETE CASCADE,
     guild_id  INTEGER NOT NULL REFERENCES guilds(guild_id) ON DELETE CASCADE,
@@ -53,5 +53,6 @@ CREATE TRIGGER helpdesk_search_changed AFTER UPDATE ON helpdesk_search BEGIN
 END;
 -- Asks made before this migration: lower-cased text (FTS5 folds case and accents itself).
 INSERT INTO helpdesk_search (ask_id, guild_id, body)
-SELECT a.ask_id, a.guild_id, LOWER(t.name || ' ' || a.details)
-FROM helpdesk_asks a JOIN helpdesk_topics t ON t.topic_id = a.topic_id;
+SELECT a.ask_id, a.guild_id, 'g' || CAST(a.guild_id AS TEXT) || ' ' || LOWER(t.name || ' ' || a.details)
+FROM helpdesk_asks a JOIN helpdesk_topics t ON t.topic_id = a.topic_id
+WHERE a.status IN ('open', 'resolved');
