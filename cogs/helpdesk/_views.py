@@ -69,6 +69,11 @@ def offered_text(offered: HelpOffered) -> str:
                 f"{start} The asker has been told privately. If they'd like to talk, you'll be "
                 "added to a private thread with them."
             )
+        case "failed" if ask.anonymous:
+            return (
+                f"{start} I couldn't set up a private conversation this time; the server's "
+                "admins can see why."
+            )
         case "failed":
             return f"{start} I couldn't open a private thread, so I told you both by DM instead."
         case _:
