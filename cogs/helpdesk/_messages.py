@@ -76,9 +76,12 @@ def message_post(message: Outgoing, where: str) -> Rendered:
         case MessageKind.THANKS:
             thanks = discord.Embed(description=message.note or None, color=embed.color)
             thanks.set_author(name="A note for you")
+            closer = f"<@{message.closer_user_id}>"
+            if ask.anonymous and message.closer_user_id == ask.user_id:
+                closer = "The member who asked"  # an anonymous ask stays anonymous
             return Post(
                 content=(
-                    f"Thank you for helping with {topic} in {where}! <@{message.closer_user_id}> "
+                    f"Thank you for helping with {topic} in {where}! {closer} "
                     f"marked `{ask.ref}` resolved and wanted you to know you helped."
                 ),
                 embeds=(thanks,) if message.note else (),

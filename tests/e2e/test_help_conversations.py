@@ -162,8 +162,10 @@ async def test_an_anonymous_ask_never_names_its_asker_and_opens_a_thread_only_on
     # The owner still resolves it, and the board never named them.
     board = await kindred.reply(OTHER, "board", search="group project")
     assert str(ASKER) not in json.dumps(board.revisions) and "Someone" in board.text
-    done = await kindred.reply(ASKER, "resolve", request_id="A2")
+    done = await kindred.reply(ASKER, "resolve", request_id="A2", helper=HELPER, note="Thanks!")
     assert "resolved" in done.content
+    thanks = await fake.wait_for_message(lambda m: m in fake.dms_to(HELPER) and "Thanks!" in m.text)
+    assert "The member who asked" in thanks.content and str(ASKER) not in thanks.content
 
 
 async def test_no_thanks_opens_nothing(kindred):
