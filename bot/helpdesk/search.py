@@ -25,6 +25,9 @@ from bot.db import Transaction
 
 #: More words than this add nothing a member could mean and only cost the index work.
 MAX_SEARCH_WORDS = 24
+#: Longer runs of letters are not words anyone searches for; PostgreSQL would drop them from
+#: its index (and from a query, silently widening it), so both engines leave them out.
+MAX_WORD_LENGTH = 100
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -33,7 +36,7 @@ def search_words(*texts: str | None) -> list[str]:
     joined = " ".join(t for t in texts if t)
     decomposed = unicodedata.normalize("NFKD", joined)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return _WORD.findall(plain)
+    return [w for w in _WORD.findall(plain) if len(w) <= MAX_WORD_LENGTH]
 
 
 def guild_word(guild_id: int) -> str:
