@@ -219,8 +219,14 @@ async def test_an_anonymous_ask_still_pairs_with_an_offerer_but_no_intro_says_wh
     await services.helpdesk.asks.ask(G, OTHER, "math", "Open question")
     asks, offers = await services.helpdesk.board.open_topics(G)
     result = match(MatchInput(members=[ASKER, HELPER, OTHER, ADMIN], asks=asks, offers=offers))
+    # The engine sees a topic the two share (its preference works on it) ...
+    assert asks[ASKER] & offers[HELPER] and not asks[ASKER] & offers[ADMIN]
+    raw = {g.members: g.shared_topics for g in result.groups}
+    assert raw[(ASKER, HELPER)] and raw[(OTHER, ADMIN)] == ("math",)
+    # ... that no intro names: "one of you asked about pbl" would say who asked.
     groups = {g.members: shown_topics(g.shared_topics) for g in result.groups}
     assert groups == {(ASKER, HELPER): (), (OTHER, ADMIN): ("math",)}
+    assert "pbl" not in asks[ASKER]  # only under its private name
 
 
 # ---------------------------------------------------------------------------- closing
