@@ -40,6 +40,11 @@ class Helping(LedgerPart):
             raise UserError(f"`{ask.ref}` is already {ask.status}; thank you for offering!")
         queued = None
         async with self._db.guild_lock(guild_id), self._db.transaction() as tx:
+            status = await tx.fetchval(
+                "SELECT status FROM helpdesk_asks WHERE ask_id = ?", (ask.ask_id,)
+            )
+            if status != "open":  # closed since it was read
+                raise UserError(f"`{ask.ref}` is already {status}; thank you for offering!")
             first = (
                 await tx.fetchval(
                     "SELECT 1 FROM helpdesk_helpers WHERE ask_id = ? AND helper_user_id = ?",
