@@ -35,9 +35,10 @@ from .schema import Table, plain_row, quote, tables
 from .timeutil import to_db
 
 EXPORT_FORMAT_VERSION = 1
-# Machinery, not the guild's data: scheduled jobs, and messages on their way to Discord (whose
-# payloads can hold private notes to a member, e.g. a thank-you).
-EXCLUDED_TABLES = frozenset({"jobs", "outbox"})
+# Machinery, not the guild's data: scheduled jobs, messages on their way to Discord (whose
+# payloads can hold private notes to a member, e.g. a thank-you), and the asks' search words
+# (an index of what helpdesk_asks already holds).
+EXCLUDED_TABLES = frozenset({"jobs", "outbox", "helpdesk_search"})
 # Members' private texts no admin may read: the export says how many there are, nothing more.
 COUNTED_TABLES = frozenset({"journal_entries"})
 SECRET_MARKERS = ("token", "secret", "password")

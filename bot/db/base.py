@@ -126,6 +126,14 @@ class Database(Reads):
         such as `:user`). SQLite has `json_each`, PostgreSQL `jsonb_each`: the two differ."""
 
     @abc.abstractmethod
+    def newest_with_words(self, table: str, key: str) -> str:
+        """A subquery with two `?` (quoted words `"w1" "w2"`, then a row limit): the `key` (as
+        `id`) of the newest rows of `table` whose `body` has every word, by the engine's
+        full-text index (SQLite: the FTS5 table `<table>_fts` over the table's rowid, which is
+        `key`; PostgreSQL: a GIN index on `to_tsvector('simple', body)`). Newest is the highest
+        `key`; the limit lets the engine stop early."""
+
+    @abc.abstractmethod
     def guild_lock(self, guild_id: int) -> contextlib.AbstractAsyncContextManager[None]:
         """Exclusive work on one guild: an asyncio lock on SQLite; on PostgreSQL also an
         advisory lock, so it excludes other processes on the same database too."""

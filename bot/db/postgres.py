@@ -254,6 +254,14 @@ class PostgresDatabase(_PostgresReads, Database):
             f"AND j.value = to_jsonb(CAST({value} AS BIGINT)))"
         )
 
+    def newest_with_words(self, table: str, key: str) -> str:
+        """The GIN index on `to_tsvector('simple', body)`, newest `key` first."""
+        return (
+            f"SELECT {key} AS id FROM {table} "
+            "WHERE to_tsvector('simple', body) @@ websearch_to_tsquery('simple', ?) "
+            f"ORDER BY {key} DESC LIMIT ?"
+        )
+
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:
         """The guild's asyncio lock, then its advisory lock so other processes wait too."""

@@ -187,6 +187,13 @@ class SqliteDatabase(_SqliteReads, Database):
             f"WHERE j.key GLOB '*{plain_name(key_suffix)}' AND j.value = {value})"
         )
 
+    def newest_with_words(self, table: str, key: str) -> str:
+        """The FTS5 table `<table>_fts`, walked backwards by rowid (no sort) to the limit."""
+        return (
+            f"SELECT rowid AS id FROM {table}_fts WHERE {table}_fts MATCH ? "
+            "ORDER BY rowid DESC LIMIT ?"
+        )
+
     @contextlib.asynccontextmanager
     async def guild_lock(self, guild_id: int) -> AsyncIterator[None]:
         """An in-process asyncio lock only: one process owns a SQLite file."""
@@ -209,10 +216,13 @@ class SqliteDatabase(_SqliteReads, Database):
         await tx.execute(f"PRAGMA user_version = {int(version)}")
 
     async def table_columns(self) -> dict[str, tuple[str, ...]]:
-        """Tables from `sqlite_master`, columns from `pragma_table_info`, in order."""
+        """Plain tables from `pragma_table_list`, columns from `pragma_table_info`, in order.
+
+        A full-text index (an FTS5 virtual table and its shadow tables) is the engine's index,
+        like a PostgreSQL GIN index, not Kindred's data."""
         names = await self.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name"
+            "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )
         found: dict[str, tuple[str, ...]] = {}
         for (name,) in names:

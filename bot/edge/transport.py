@@ -210,9 +210,14 @@ class DiscordTransport:
         await message.edit(content=edit.content, embeds=edit.embeds, view=edit.view)
         return Sent(row.edit_message_id, row.channel_id)
 
-    @staticmethod
-    def _existing_thread(parent: discord.TextChannel, name: str) -> discord.Thread | None:
-        return discord.utils.get(parent.threads, name=name)
+    def _existing_thread(self, parent: discord.TextChannel, name: str) -> discord.Thread | None:
+        """The thread this row opened before (a retry after a crash), found by its name among
+        the threads Kindred itself opened: a member's thread that copies the name is never
+        reused, or Kindred would add people to a thread someone else controls."""
+        me = self._client.user
+        if me is None:
+            return None
+        return discord.utils.find(lambda t: t.name == name and t.owner_id == me.id, parent.threads)
 
     async def _with_thread(self, row: OutboxRow, post: Post, message: discord.Message) -> Outcome:
         """The post is sent; open its thread if it wants one (again after a crash: an existing

@@ -1,36 +1,39 @@
-"""Asking for help and "I can help": the ask, its channel post and routing DMs, and the
-helper's note to the asker (each message enqueued in the transaction that decides it)."""
+"""Asking for help: the ask, its channel post and routing DMs (each message enqueued in the
+transaction that decides it), and its words for `/board search`. "I can help" is helping.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from bot.db import Transaction
-from bot.errors import UserError
 from bot.helpdesk.models import (
     Ask,
     AskCreated,
-    HelpOffered,
     MessageKind,
 )
 from bot.helpdesk.rules import (
     AskStatus,
     Offerer,
-    can_offer_help,
     choose_helpers,
     routing_window_start,
     validate_details,
 )
+from bot.helpdesk.search import index_ask
 from bot.helpdesk.store import LedgerPart
 from bot.helpdesk.topics import normalise_topic
 from bot.timeutil import maybe_from_db, to_db
 
 
 class AskDesk(LedgerPart):
-    """Asks and offers of help on them."""
+    """Asks."""
 
-    async def ask(self, guild_id: int, user_id: int, topic: str, details: str) -> AskCreated:
-        """Record an ask with its channel post and routing DMs, and send them before answering."""
+    async def ask(
+        self, guild_id: int, user_id: int, topic: str, details: str, anonymous: bool = False
+    ) -> AskCreated:
+        """Record an ask with its channel post and routing DMs, and send them before answering.
+
+        An anonymous ask is recorded with its owner like any other (they resolve and withdraw
+        it); only what members see leaves the owner out."""
         topic = normalise_topic(topic)
         details = validate_details(details)
         now = self._clock.now()
@@ -39,13 +42,16 @@ class AskDesk(LedgerPart):
             number = await self._next_number(tx, guild_id)
             ask_id = await tx.fetchval(
                 "INSERT INTO helpdesk_asks (guild_id, request_no, topic_id, user_id, details, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING ask_id",
-                (guild_id, number, topic_id, user_id, details, to_db(now)),
+                "created_at, anonymous) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ask_id",
+                (guild_id, number, topic_id, user_id, details, to_db(now), int(anonymous)),
             )
+            await index_ask(tx, ask_id, guild_id, topic, details)
             channel_id = await tx.fetchval(
                 "SELECT channel_id FROM helpdesk_guilds WHERE guild_id = ?", (guild_id,)
             )
-            ask = Ask(ask_id, guild_id, number, topic, user_id, details, AskStatus.OPEN, now)
+            ask = Ask(
+                ask_id, guild_id, number, topic, user_id, details, AskStatus.OPEN, now, anonymous
+            )
             queued = []
             if channel_id is not None:
                 queued.append(
@@ -85,30 +91,3 @@ class AskDesk(LedgerPart):
             Offerer(row["user_id"], maybe_from_db(row["last_routed_at"]), row["routed_today"])
             for row in rows
         ]
-
-    async def offer_help(self, guild_id: int, number: int, helper_user_id: int) -> HelpOffered:
-        """Record that `helper` can help with ask `number` and tell the asker, once per helper."""
-        ask = await self.find_ask(guild_id, number)
-        if not can_offer_help(ask.user_id, helper_user_id):
-            raise UserError(
-                f"`{ask.ref}` is your own ask. When someone helps, close it with "
-                f"`/resolve {ask.ref}` and choose them as `helper` to thank them."
-            )
-        if not ask.is_open:
-            raise UserError(f"`{ask.ref}` is already {ask.status}; thank you for offering!")
-        now = to_db(self._clock.now())
-        async with self._db.transaction() as tx:
-            first = await tx.fetchval(
-                "INSERT INTO helpdesk_helpers (ask_id, guild_id, helper_user_id, offered_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (ask_id, helper_user_id) DO NOTHING "
-                "RETURNING ask_id",
-                (ask.ask_id, guild_id, helper_user_id, now),
-            )
-            told = None
-            if first is not None:
-                told = await self.messages.enqueue(
-                    tx, MessageKind.HELP, ask, recipient=ask.user_id, helper=helper_user_id
-                )
-        await self.messages.send_now([told])
-        await self.lifecycle.sync(ask.ask_id)  # helped: no bump any more
-        return HelpOffered(ask=ask, first_time=first is not None)

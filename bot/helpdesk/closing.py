@@ -16,7 +16,9 @@ from bot.helpdesk.rules import (
     AskStatus,
     can_close,
     validate_note,
+    validate_summary,
 )
+from bot.helpdesk.search import index_ask, unindex_ask
 from bot.helpdesk.store import LedgerPart
 from bot.timeutil import to_db
 
@@ -32,10 +34,20 @@ class Closing(LedgerPart):
         request_id: str,
         helper_user_id: int | None = None,
         note: str | None = None,
+        summary: str | None = None,
+        share: bool = False,
     ) -> Closed:
-        """Close an ask as resolved; with a helper, send them the private thank-you."""
+        """Close an ask as resolved; with a helper, send them the private thank-you. `summary`
+        records what helped: private to the owner, or (with `share`) shown on the ask's post
+        and found by `/board search`, never naming the helper."""
         ref = parse_request_id(request_id)
         note = validate_note(note)
+        summary = validate_summary(summary)
+        if share and not summary:
+            raise UserError(
+                "`share` shows your `summary` of what helped on the ask's post: add a "
+                "`summary` too, or leave `share` out."
+            )
         if note and helper_user_id is None:
             raise UserError(
                 "A note is delivered privately to the helper: choose the `helper` too, "
@@ -53,8 +65,18 @@ class Closing(LedgerPart):
                 "The helper must be someone other than the member who asked; "
                 "choose the person who helped, or leave `helper` out."
             )
-        await self._close_ask(found, AskStatus.RESOLVED, actor_user_id, helper_user_id, note)
-        return Closed("ask", found.ref, found.topic, AskStatus.RESOLVED, helper_user_id)
+        await self._close_ask(
+            found,
+            AskStatus.RESOLVED,
+            actor_user_id,
+            helper_user_id,
+            note,
+            summary=summary or None,
+            share=share,
+        )
+        return Closed(
+            "ask", found.ref, found.topic, AskStatus.RESOLVED, helper_user_id, bool(summary), share
+        )
 
     async def withdraw(
         self, guild_id: int, actor_user_id: int, actor_is_admin: bool, request_id: str
@@ -106,21 +128,37 @@ class Closing(LedgerPart):
             )
 
     async def _close_ask(
-        self, ask: Ask, status: AskStatus, actor_user_id: int | None, helper: int | None, note: str
+        self,
+        ask: Ask,
+        status: AskStatus,
+        actor_user_id: int | None,
+        helper: int | None,
+        note: str,
+        *,
+        summary: str | None = None,
+        share: bool = False,
     ) -> None:
+        """Close the ask, edit its post and bump to say so, and thank the helper; one
+        transaction, so a closed ask always has its edits on the way."""
         now = to_db(self._clock.now())
         thanks = None
         async with self._db.transaction() as tx:
             closed = await tx.fetchval(
-                "UPDATE helpdesk_asks SET status = ?, closed_at = ?, closed_by_user_id = ? "
+                "UPDATE helpdesk_asks SET status = ?, closed_at = ?, closed_by_user_id = ?, "
+                "summary = ?, summary_shared = ? "
                 "WHERE ask_id = ? AND status = 'open' RETURNING ask_id",
-                (status, now, actor_user_id, ask.ask_id),
+                (status, now, actor_user_id, summary, int(share), ask.ask_id),
             )
             if closed is None:
                 current = await tx.fetchval(
                     "SELECT status FROM helpdesk_asks WHERE ask_id = ?", (ask.ask_id,)
                 )
                 raise UserError(f"`{ask.ref}` is already {current}.")
+            if share:
+                await index_ask(tx, ask.ask_id, ask.guild_id, ask.topic, ask.details, summary)
+            elif status != AskStatus.RESOLVED:
+                await unindex_ask(tx, ask.ask_id)
+            await self.messages.enqueue_closed(tx, ask.ask_id)
             if helper is not None:
                 # The named helper counts as one who came forward (insights: time to a first
                 # helper), whether or not they pressed "I can help".
@@ -137,6 +175,7 @@ class Closing(LedgerPart):
                     note=note,
                     closer=actor_user_id,
                 )
+        self.messages.wake()  # the edits
         await self.messages.send_now([thanks])
         await self.lifecycle.sync(ask.ask_id)
 
@@ -158,5 +197,9 @@ class Closing(LedgerPart):
                 "WHERE guild_id = ? AND user_id = ? AND status = 'open'",
                 (now, guild_id, user_id),
             )
+            for row in rows:
+                await unindex_ask(tx, row["ask_id"])
+                await self.messages.enqueue_closed(tx, row["ask_id"])
+        self.messages.wake()
         for row in rows:
             await self.lifecycle.sync(row["ask_id"])

@@ -1,9 +1,10 @@
 """The help ledger (a `Feature`): its parts by name, its settings, and the `Feature` protocol.
 
-Callers use the parts by name (`services.helpdesk.asks.ask(...)`): `asks` (asks.py: asking,
-"I can help"), `offers` (offers.py), `closing` (closing.py: resolve, withdraw, reviews, a member
-leaving), `board` (board.py: the board, the admin report, `/about`), `lifecycle` (lifecycle.py:
-each ask's bump, review and stale close); what the parts share is in `store.py`.
+Callers use the parts by name (`services.helpdesk.asks.ask(...)`): `asks` (asks.py: asking),
+`helping` (helping.py: "I can help" and the helper threads), `offers` (offers.py), `closing`
+(closing.py: resolve, withdraw, reviews, a member leaving), `board` (board.py: the board and
+its search, the admin report, `/about`), `lifecycle` (lifecycle.py: each ask's bump, review and
+stale close); what the parts share is in `store.py`, search words in `search.py`.
 
 Rules live in `rules.py` and `topics.py` (pure); the parts read and write the database and apply
 them. Messages are enqueued in the outbox in the transaction that decides them (messages.py).
@@ -20,6 +21,7 @@ from bot.guilds import GuildService
 from bot.helpdesk.asks import AskDesk
 from bot.helpdesk.board import BoardReader
 from bot.helpdesk.closing import Closing
+from bot.helpdesk.helping import Helping
 from bot.helpdesk.lifecycle import AskLifecycle
 from bot.helpdesk.messages import LedgerMessages
 from bot.helpdesk.models import FEATURE_NAME
@@ -57,6 +59,7 @@ class HelpdeskService:
         messages = LedgerMessages(db, clock, outbox)
         self.lifecycle = AskLifecycle(db, scheduler, clock, messages)
         self.asks = AskDesk(db, clock, messages, self.lifecycle)
+        self.helping = Helping(db, clock, messages, self.lifecycle)
         self.offers = OfferDesk(db, clock, messages, self.lifecycle)
         self.closing = Closing(db, clock, messages, self.lifecycle)
         self.board = BoardReader(db, clock, messages, self.lifecycle)

@@ -17,6 +17,7 @@ from bot.db import Database
 from bot.helpdesk.messages import LedgerMessages
 from bot.helpdesk.models import MessageKind
 from bot.helpdesk.rules import Action, AskState, AskStatus, next_action, next_due_at
+from bot.helpdesk.search import unindex_ask
 from bot.helpdesk.store import ASK_COLUMNS, ASK_FROM, ask_from_row
 from bot.scheduler import Job, Scheduler
 from bot.timeutil import from_db, maybe_from_db, to_db
@@ -131,4 +132,6 @@ class AskLifecycle:
                     "UPDATE helpdesk_asks SET status = 'stale', closed_at = ? WHERE ask_id = ?",
                     (now, ask_id),
                 )
+                await unindex_ask(tx, ask_id)
+                await self._messages.enqueue_closed(tx, ask_id)
                 log.info("Ask %s in guild %s closed as stale", ask.number, ask.guild_id)

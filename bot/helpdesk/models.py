@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from bot.helpdesk.rules import AskStatus
 from bot.helpdesk.topics import HelpdeskInputError
-from bot.timeutil import from_db, to_db
+from bot.timeutil import from_db, maybe_from_db, to_db
 
 FEATURE_NAME = "Help ledger"
 ASK_PREFIX = "A"
@@ -83,6 +83,9 @@ class Ask:
     details: str
     status: AskStatus
     created_at: datetime
+    anonymous: bool = False  # members never see user_id (post, DMs, board, threads)
+    closed_at: datetime | None = None
+    shared_summary: str | None = None  # what helped, when the owner chose to share it
 
     @property
     def ref(self) -> str:
@@ -105,11 +108,14 @@ class Ask:
             "details": self.details,
             "status": str(self.status),
             "created_at": to_db(self.created_at),
+            "anonymous": self.anonymous,
+            "closed_at": None if self.closed_at is None else to_db(self.closed_at),
+            "shared_summary": self.shared_summary,
         }
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Ask:
-        """The ask back from an outbox payload, as it was when the message was decided."""
+        """The ask as a message recorded it (rows enqueued before issue 14 lack the new keys)."""
         return cls(
             p["ask_id"],
             p["guild_id"],
@@ -119,6 +125,9 @@ class Ask:
             p["details"],
             AskStatus(p["status"]),
             from_db(p["created_at"]),
+            bool(p.get("anonymous", False)),
+            maybe_from_db(p.get("closed_at")),
+            p.get("shared_summary"),
         )
 
 
@@ -165,6 +174,8 @@ class HelpOffered:
 
     ask: Ask
     first_time: bool  # False: this helper had already pressed "I can help" on this ask
+    thread_state: str = "none"  # helpdesk_helpers.thread_state (see bot/helpdesk/helping.py)
+    thread_id: int | None = None  # their private thread, once Discord has it
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +187,8 @@ class Closed:
     topic: str
     status: str
     thanked_user_id: int | None = None
+    summary_kept: bool = False  # /resolve recorded what helped
+    summary_shared: bool = False  # ... and shows it on the post
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,9 +198,11 @@ class BoardEntry:
     kind: RequestKind
     ref: str
     topic: str
-    user_id: int
+    user_id: int | None  # None: an anonymous ask (members never see who asked)
     details: str
     created_at: datetime
+    status: str = "open"
+    shared_summary: str | None = None  # a resolved ask's "what helped", when shared
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +214,7 @@ class BoardPage:
     pages: int  # at least 1
     total: int
     topic: str | None
+    search: str | None = None  # the member's search text, when the page is a search
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +243,14 @@ class MessageKind(StrEnum):
     THANKS = "thanks"  # the private thank-you DM on /resolve
     BUMP = "bump"  # the one bump in the help channel
     REVIEW = "review"  # the Keep open / Close DM, once per review round
+    THREAD = "thread"  # the private thread of an asker and a helper, under the help channel
+    CONSENT = "consent"  # anonymous ask: "X can help: Open a private thread / No thanks" DM
+    SOLO = "solo"  # anonymous ask, the asker's DMs closed: a thread with only the asker
+    JOIN = "join"  # the asker opened their solo thread: the helper is added to it
+    INTRO = "intro"  # ... and told there what the ask is
+    CONTACT = "contact"  # no thread could be made: a DM saying who to contact instead
+    CLOSED = "closed"  # the post edited when the ask closed
+    CLOSED_BUMP = "closed_bump"  # the bump edited when the ask closed
 
     @property
     def outbox_kind(self) -> str:
@@ -235,7 +259,16 @@ class MessageKind(StrEnum):
 
 
 #: Kinds that only make sense while the ask is open; they are dropped if it closed first.
-WHILE_OPEN = frozenset({MessageKind.POST, MessageKind.ROUTE, MessageKind.BUMP, MessageKind.REVIEW})
+WHILE_OPEN = frozenset(
+    {
+        MessageKind.POST,
+        MessageKind.ROUTE,
+        MessageKind.BUMP,
+        MessageKind.REVIEW,
+        MessageKind.CONSENT,
+        MessageKind.SOLO,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +283,12 @@ class Outgoing:
     helper_user_id: int | None  # HELP: who offered; THANKS: who is thanked
     note: str  # THANKS: the note, possibly ""
     closer_user_id: int | None  # THANKS: who resolved the ask (owner or admin)
+    thread_no: int = 0  # THREAD, SOLO: the thread's per-guild number (its name)
+
+    @property
+    def thread_name(self) -> str:
+        """The helper thread's name: unique in the guild, naming nobody."""
+        return f"Help {self.ask.ref} · {self.thread_no}"
 
     def payload(self) -> dict[str, Any]:
         """The message as the JSON payload of its outbox row."""
@@ -261,6 +300,7 @@ class Outgoing:
             "helper_user_id": self.helper_user_id,
             "note": self.note,
             "closer_user_id": self.closer_user_id,
+            "thread_no": self.thread_no,
         }
 
     @classmethod
@@ -274,4 +314,5 @@ class Outgoing:
             p["helper_user_id"],
             p["note"],
             p["closer_user_id"],
+            p.get("thread_no", 0),
         )

@@ -46,6 +46,7 @@ MAX_ROUTED_PER_HELPER_PER_DAY = 3
 ROUTING_WINDOW = timedelta(hours=24)
 DETAILS_MAX = 1500
 NOTE_MAX = 1000
+SUMMARY_MAX = 1000
 
 __all__ = [
     "BUMP_AFTER",
@@ -56,6 +57,7 @@ __all__ = [
     "REVIEW_AFTER",
     "ROUTING_WINDOW",
     "STALE_AFTER_REVIEW",
+    "SUMMARY_MAX",
     "Action",
     "AskState",
     "AskStatus",
@@ -72,6 +74,7 @@ __all__ = [
     "stale_due_at",
     "validate_details",
     "validate_note",
+    "validate_summary",
     "validate_text",
 ]
 
@@ -331,3 +334,8 @@ def validate_details(text: str | None, required: bool = True) -> str:
 def validate_note(text: str | None) -> str:
     """A thank-you note for `/resolve`: optional, up to 1,000 characters; "" when absent."""
     return validate_text(text, label="the note", maximum=NOTE_MAX, required=False)
+
+
+def validate_summary(text: str | None) -> str:
+    """What helped, for `/resolve summary`: optional, up to 1,000 characters; "" when absent."""
+    return validate_text(text, label="the summary", maximum=SUMMARY_MAX, required=False)

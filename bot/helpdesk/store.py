@@ -19,7 +19,7 @@ from bot.helpdesk.models import (
 )
 from bot.helpdesk.rules import AskStatus
 from bot.helpdesk.topics import rank_topics
-from bot.timeutil import from_db, to_db
+from bot.timeutil import from_db, maybe_from_db, to_db
 
 if TYPE_CHECKING:
     from bot.helpdesk.lifecycle import AskLifecycle
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 ASK_COLUMNS = """
     a.ask_id, a.guild_id, a.request_no, t.name AS topic, a.user_id, a.details, a.status,
-    a.created_at
+    a.created_at, a.anonymous, a.closed_at,
+    CASE WHEN a.summary_shared = 1 THEN a.summary END AS shared_summary
 """
 ASK_FROM = "helpdesk_asks a JOIN helpdesk_topics t ON t.topic_id = a.topic_id"
 OFFER_COLUMNS = """
@@ -48,6 +49,9 @@ def ask_from_row(row: Row) -> Ask:
         details=row["details"],
         status=AskStatus(row["status"]),
         created_at=from_db(row["created_at"]),
+        anonymous=row["anonymous"] == 1,
+        closed_at=maybe_from_db(row["closed_at"]),
+        shared_summary=row["shared_summary"],
     )
 
 

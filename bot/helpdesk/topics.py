@@ -213,3 +213,18 @@ def rank_topics(query: object, topics: Iterable[str], limit: int = AUTOCOMPLETE_
                 ranked.append((2, -score, 0, len(key), key))
     ranked.sort()
     return [by_key[entry[-1]] for entry in ranked[:limit]]
+
+
+#: Marks a topic the pairing engine may match on but nobody may be shown: an anonymous ask's.
+#: normalise_topic drops control characters, so no real topic starts with it.
+PRIVATE_TOPIC_MARK = "\x00"
+
+
+def private_topic(topic: str) -> str:
+    """An anonymous ask's topic as the pairing engine sees it (matched, never shown)."""
+    return PRIVATE_TOPIC_MARK + topic
+
+
+def shown_topics(topics: Iterable[str]) -> tuple[str, ...]:
+    """The topics an intro may name: without anonymous asks' (which would say who asked)."""
+    return tuple(t for t in topics if not t.startswith(PRIVATE_TOPIC_MARK))

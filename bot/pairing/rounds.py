@@ -21,6 +21,7 @@ from bot.breaks import BreakCalendar
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.errors import UserError
+from bot.helpdesk.topics import shown_topics
 from bot.scheduler import Job, Scheduler
 from bot.schedules import midpoint, slot_key
 from bot.timeutil import to_db
@@ -134,7 +135,7 @@ class Rounds:
         )
         return RoundPlan(
             groups=tuple(g.members for g in result.groups),
-            shared_topics=tuple(g.shared_topics for g in result.groups),
+            shared_topics=tuple(shown_topics(g.shared_topics) for g in result.groups),
             left_out=result.left_out if result.groups else tuple(members),
             pool_size=len(members),
         )

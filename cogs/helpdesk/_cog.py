@@ -20,12 +20,12 @@ from bot.errors import UserError
 from .._ui import Pager, Shown
 from . import _messages
 from ._render import board_embed, report_embed, topic_text
-from ._views import HelpButton, ReviewButton
+from ._views import DecideButton, HelpButton, ReviewButton
 
 if TYPE_CHECKING:
     from bot.app import Kindred
 
-DYNAMIC_ITEMS = (HelpButton, ReviewButton)
+DYNAMIC_ITEMS = (HelpButton, DecideButton, ReviewButton)
 
 
 class Helpdesk(commands.Cog):
@@ -51,30 +51,62 @@ class Helpdesk(commands.Cog):
         topics = await self.ledger.asks.suggest_topics(interaction.guild_id, current)
         return [app_commands.Choice(name=t, value=t) for t in topics]
 
+    async def _requests(
+        self, interaction: discord.Interaction, current: str, *, offers: bool
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        found = await self.ledger.board.suggest_requests(
+            interaction.guild_id,
+            interaction.user.id,
+            has_manage_guild(interaction),
+            current,
+            offers=offers,
+        )
+        return [app_commands.Choice(name=label[:100], value=ref) for ref, label in found]
+
+    async def _asks_to_resolve(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._requests(interaction, current, offers=False)
+
+    async def _requests_to_withdraw(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._requests(interaction, current, offers=True)
+
     # ------------------------------------------------------------------ members
 
     @app_commands.command(name="ask", description="Ask for help on a topic")
     @app_commands.describe(
         topic="What it is about, e.g. project-based learning",
         details="What you need help with (up to 1,500 characters)",
+        anonymous="Hide your name from members (admins can still see it in an export)",
     )
     @app_commands.guild_only()
-    async def ask(self, interaction: discord.Interaction, topic: str, details: str) -> None:
+    async def ask(
+        self, interaction: discord.Interaction, topic: str, details: str, anonymous: bool = False
+    ) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(ephemeral=True, thinking=True)
         created = await self.ledger.asks.ask(
-            interaction.guild_id, interaction.user.id, topic, details
+            interaction.guild_id, interaction.user.id, topic, details, anonymous
         )
         ref = created.ask.ref
         lines = [f"Your ask `{ref}` on {topic_text(created.ask.topic)} is recorded."]
+        if anonymous:
+            lines.append(
+                "Members won't see that it's yours. When someone offers help, I'll DM you "
+                "and you choose whether to open a private thread with them."
+            )
         if created.posted_to_channel_id:
             lines.append(f"It is posted in <#{created.posted_to_channel_id}>.")
         if created.helpers_notified:
             people = "member" if created.helpers_notified == 1 else "members"
             lines.append(f"{created.helpers_notified} {people} who offered this topic got a DM.")
         lines.append(
-            f"I'll DM you when someone can help. When you're sorted, `/resolve {ref}` "
-            "(you can thank your helper privately)."
+            f"When someone can help, you'll get a private thread with them. When you're "
+            f"sorted, `/resolve {ref}` (you can thank your helper privately)."
         )
         await reply(interaction, " ".join(lines))
 
@@ -102,14 +134,22 @@ class Helpdesk(commands.Cog):
         await reply(interaction, text)
 
     @app_commands.command(name="board", description="Open asks and offers, newest first")
-    @app_commands.describe(topic="Only this topic")
+    @app_commands.describe(
+        topic="Only this topic",
+        search="Words to find in open and resolved asks and what helped, e.g. grading rubrics",
+    )
     @app_commands.guild_only()
-    async def board(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+    async def board(
+        self,
+        interaction: discord.Interaction,
+        topic: str | None = None,
+        search: str | None = None,
+    ) -> None:
         assert interaction.guild_id is not None
         guild_id = interaction.guild_id
 
         async def show(index: int) -> Shown:
-            page = await self.ledger.board.page(guild_id, topic, index)
+            page = await self.ledger.board.page(guild_id, topic, index, search)
             return Shown(board_embed(page), page.page, page.pages)
 
         first = await show(0)
@@ -125,6 +165,8 @@ class Helpdesk(commands.Cog):
         request_id="Your ask's id, e.g. A12",
         helper="Who helped: they get a private thank-you",
         note="A private note for the helper (up to 1,000 characters)",
+        summary="What helped, in a few words (up to 1,000 characters; private unless shared)",
+        share='Show the summary under "What helped" on the ask\'s post (the helper is not named)',
     )
     @app_commands.guild_only()
     async def resolve(
@@ -133,6 +175,8 @@ class Helpdesk(commands.Cog):
         request_id: str,
         helper: discord.Member | None = None,
         note: str | None = None,
+        summary: str | None = None,
+        share: bool = False,
     ) -> None:
         assert interaction.guild_id is not None
         if helper is not None and helper.bot:
@@ -145,10 +189,16 @@ class Helpdesk(commands.Cog):
             request_id,
             helper.id if helper else None,
             note,
+            summary,
+            share,
         )
         text = f"`{closed.ref}` on {topic_text(closed.topic)} is resolved."
         if closed.thanked_user_id:
             text += f" <@{closed.thanked_user_id}> gets your thank-you privately by DM."
+        if closed.summary_shared:
+            text += " What helped is shown on its post and found by `/board search`."
+        elif closed.summary_kept:
+            text += " What helped is kept for you alone (`/privacy show` lists it)."
         await reply(interaction, text)
 
     @app_commands.command(name="withdraw", description="Withdraw your ask or offer")
@@ -165,6 +215,8 @@ class Helpdesk(commands.Cog):
     ask.autocomplete("topic")(_topics)
     offer.autocomplete("topic")(_topics)
     board.autocomplete("topic")(_topics)
+    resolve.autocomplete("request_id")(_asks_to_resolve)
+    withdraw.autocomplete("request_id")(_requests_to_withdraw)
 
     # ------------------------------------------------------------------ admins
 

@@ -233,6 +233,9 @@ class FakeMessage:
     deleted: bool = False
     edits: int = 0
     raw: dict = field(default_factory=dict)
+    #: Every body that created or edited the message, oldest first: what anyone could have
+    #: seen of it at some point (an edit overwrites the fields above).
+    revisions: list[dict] = field(default_factory=list)
 
     # -- what tests assert on -------------------------------------------------------------
     @property

@@ -21,7 +21,8 @@ from .gateway import Gateway
 from .handle import InteractionHandle
 from .interactions import InteractionBuilder, modal_components
 from .limits import Limits, RequestRecord
-from .models import FakeMessage
+from .models import Channel, FakeMessage
+from .payloads import snowflake
 from .rest import Rest
 from .state import FakeState
 from .wire import json_response
@@ -217,6 +218,20 @@ class FakeDiscord(FakeState):
         data = self.channel_payload(channel)
         self.delete_channel(channel_id)
         await self.dispatch("CHANNEL_DELETE", data)
+
+    async def thread_opened_by(self, user_id: int, parent_id: int, name: str) -> Channel:
+        """A public thread a member (not the bot) opened, dispatched as THREAD_CREATE."""
+        parent = self.channels[parent_id]
+        thread = Channel(
+            snowflake(), 11, name, parent.guild_id, parent_id=parent_id, owner_id=user_id
+        )
+        thread.thread_member_ids.add(user_id)
+        self.channels[thread.id] = thread
+        self.guilds[parent.guild_id or 0].channels[thread.id] = thread
+        await self.dispatch(
+            "THREAD_CREATE", {**self.channel_payload(thread), "newly_created": True}
+        )
+        return thread
 
     async def channel_updated(self, channel_id: int) -> None:
         """Dispatch CHANNEL_UPDATE (e.g. after :meth:`deny_send` while the bot is connected)."""

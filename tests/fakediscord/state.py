@@ -362,6 +362,7 @@ class FakeState:
                 new.append(self._store_file(name, data, ctype))
             msg.attachments = new
         msg.raw = body
+        msg.revisions.append(body)
         if not created:
             msg.edits += 1
             msg.edited_timestamp = msg.timestamp

@@ -84,6 +84,14 @@ HOSTILE_TEXT = [
     str(Other.CHANNEL),
     "../../etc/passwd",
     "a\x00b",
+    # Full-text query syntax (FTS5, tsquery) for /board search
+    '"',
+    "*",
+    "NEAR(a b, 2)",
+    "-rubrics",
+    "topic:pbl",
+    'grading" OR "x',
+    "a & !b | c:*",
 ]
 # Plausible values reach the deeper paths (a schedule that really posts, an id that exists).
 PLAUSIBLE_TEXT = [
@@ -107,6 +115,7 @@ PLAUSIBLE_TEXT = [
     "Europe/Berlin",
     "america/chicago",
     "What made you smile in class today?",
+    "grading rubrics",
 ]
 CHOSEN_INTEGERS = [0, -1, 1, 2, 3, 7, 12, 13, 25, 100, 1_000, 2**31, -(2**31), 2**53, -(2**53)]
 

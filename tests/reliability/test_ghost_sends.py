@@ -160,3 +160,34 @@ async def test_a_ghost_help_ledger_dm_is_sent_once_after_a_restart_past_the_nonc
     assert len(dms) == 1 and "asked for help on" in dms[0].content
     assert created(fake, fake.dm_channel_ids[helper]) == 1
     assert "Traceback" not in bot_process.logs()
+
+
+@pytest.mark.timeout(120)
+async def test_a_ghost_helper_thread_opens_once_after_a_restart_past_the_nonce_window(
+    bot_process: BotProcess,
+):
+    fake = bot_process.fake
+    helper, asker = World.MEMBERS[0], World.MEMBERS[1]
+    await bot_process.start()
+    await fake.wait_for(lambda f: "Kindred is ready" in bot_process.logs(), timeout=20)
+    assert "New asks" in await command(
+        fake, World.ADMIN, "admin helpdesk channel", channel=World.HELP
+    )
+    await command(fake, asker, "ask", topic="pbl", details="How do I start PBL?")
+    post = await fake.wait_for_message(lambda m: m.channel_id == World.HELP)
+    # The thread is made; its first message is created at Discord, and the answer held.
+    fake.hold_answers(NOT_A_GUILD_CHANNEL, seconds=HOLD)
+    button = next(c for c in post.custom_ids() if c.startswith("kindred:hd:help:"))
+    await fake.click(post, button, helper)
+    await kill_while_discord_holds_the_answer(bot_process)
+
+    await restart_later(bot_process)
+    await until_nothing_unsent(bot_process)
+    again = await (await fake.click(post, button, helper)).response(timeout=10)
+    bot_process.stop()
+
+    [thread] = [t for t in fake.threads if t.parent_id == World.HELP]
+    assert thread.thread_member_ids >= {asker, helper}
+    assert created(fake, thread.id) == 1
+    assert f"<#{thread.id}>" in again.content  # recorded as the helper's thread
+    assert "Traceback" not in bot_process.logs()

@@ -79,7 +79,7 @@ def test_bench_commands_quick_answers_every_command(tmp_path: Path) -> None:
     data = run_quick_script("bench_commands", tmp_path)
     result = data["result"]
     latency = result["latency"]
-    assert set(latency) == {"pair status", "board", "prompt today", "noop"}
+    assert set(latency) == {"pair status", "board", "board search", "prompt today", "noop"}
     assert sum(c["count"] for c in latency.values()) == result["commands"]
     for figures in latency.values():
         assert figures["p99_ms"] >= figures["p50_ms"] > 0 and figures["p99_vs_noop"] > 0

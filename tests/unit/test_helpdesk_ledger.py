@@ -223,14 +223,14 @@ async def test_i_can_help_tells_the_asker_once_per_helper(world):
     services, messenger = world
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
     number = created.ask.number
-    first = await services.helpdesk.asks.offer_help(G, number, 20)
-    again = await services.helpdesk.asks.offer_help(G, number, 20)
-    await services.helpdesk.asks.offer_help(G, number, 21)
+    first = await services.helpdesk.helping.offer_help(G, number, 20)
+    again = await services.helpdesk.helping.offer_help(G, number, 20)
+    await services.helpdesk.helping.offer_help(G, number, 21)
     assert first.first_time and not again.first_time
     told = messenger.dms_to(ASKER, MessageKind.HELP)
     assert [m.helper_user_id for m in told] == [20, 21]
     with pytest.raises(UserError, match="your own ask"):
-        await services.helpdesk.asks.offer_help(G, number, ASKER)
+        await services.helpdesk.helping.offer_help(G, number, ASKER)
 
 
 # ---------------------------------------------------------------------------- closing
@@ -343,7 +343,7 @@ async def test_an_ask_someone_offered_to_help_with_is_not_bumped(world):
     services, messenger = world
     await services.helpdesk.set_channel(G, CHANNEL)
     created = await services.helpdesk.asks.ask(G, ASKER, "pbl", "details")
-    await services.helpdesk.asks.offer_help(G, created.ask.number, 20)
+    await services.helpdesk.helping.offer_help(G, created.ask.number, 20)
     services.scheduler.start()
     services.outbox.start()
     services.clock.advance(timedelta(days=3))
