@@ -1,0 +1,90 @@
+"""Which of Discord's gateway shards this process serves, and which guilds that makes its own.
+
+Discord routes a guild's events to shard `(guild_id >> 22) % shard_count`. Kindred splits its
+work the same way: a process runs the scheduled work, start-up sweeps and outbox sends only of
+the guilds on its shards, so processes sharing one PostgreSQL database never act for the same
+guild. Events without a guild (a button in a DM) arrive on shard 0, and so do jobs that have no
+guild. Pure: no Discord, no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .outbox.model import ALL_GUILDS, GuildScope
+
+MAX_SHARDS = 65_536
+
+
+class ShardSpecError(ValueError):
+    """A SHARD_IDS value that is not a list of shard numbers; the message says what is wrong."""
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard Discord routes a guild's events to."""
+    return (guild_id >> 22) % shard_count
+
+
+def parse_shard_ids(text: str, shard_count: int) -> tuple[int, ...]:
+    """`0-3`, `4,5` or `0-1,4` as sorted shard numbers, each below `shard_count`, none twice."""
+    found: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ShardSpecError(f"{part!r} is not a shard number or a range like 0-3")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ShardSpecError(f"the range {part!r} runs backwards")
+        if last >= shard_count:
+            raise ShardSpecError(
+                f"shard {last} does not exist with {shard_count} shards (they are numbered "
+                f"0 to {shard_count - 1})"
+            )
+        found.extend(range(first, last + 1))
+    if len(set(found)) != len(found):
+        raise ShardSpecError("a shard is listed twice")
+    return tuple(sorted(found))
+
+
+@dataclass(frozen=True, slots=True)
+class ShardPlan:
+    """`count` shards in all; this process serves `ids`."""
+
+    count: int = 1
+    ids: tuple[int, ...] = (0,)
+
+    @property
+    def everything(self) -> bool:
+        """Whether this process serves every shard (the single-process case)."""
+        return len(self.ids) == self.count
+
+    @property
+    def has_shard_zero(self) -> bool:
+        """Shard 0 gets DMs and guild-less work, and its owner syncs the app commands."""
+        return 0 in self.ids
+
+    def owns(self, guild_id: int | None) -> bool:
+        """Whether this process acts for the guild (None: guild-less work, shard 0's)."""
+        if guild_id is None:
+            return self.has_shard_zero
+        return shard_of(guild_id, self.count) in self.ids
+
+    def scope(self) -> GuildScope:
+        """The owned guilds as an SQL condition on `guild_id` (rows without a guild go to
+        shard 0). The numbers come from validated settings, so they are written inline."""
+        if self.everything:
+            return ALL_GUILDS
+        shards = ", ".join(str(i) for i in self.ids)
+        condition = f"((guild_id >> 22) % {self.count}) IN ({shards})"
+        if self.has_shard_zero:
+            condition += " OR guild_id IS NULL"
+        return GuildScope(condition)
+
+    def describe(self) -> str:
+        """`shards 2-3 of 6` / `shards 0,4 of 6`, for log lines."""
+        ids = self.ids
+        if ids == tuple(range(ids[0], ids[-1] + 1)) and len(ids) > 1:
+            shown = f"{ids[0]}-{ids[-1]}"
+        else:
+            shown = ",".join(str(i) for i in ids)
+        return f"shard{'s' if len(ids) > 1 else ''} {shown} of {self.count}"
