@@ -153,7 +153,9 @@ async def open_services(settings: Settings) -> Services:
         await db.close()
         raise
     clock = SystemClock()
-    return build_services(db, Scheduler(db, clock), clock)
+    shards = settings.shards
+    scheduler = Scheduler(db, clock, scope=shards.scope(), longest_sleep=shards.poll)
+    return build_services(db, scheduler, clock, shards)
 
 
 async def main(settings: Settings) -> None:

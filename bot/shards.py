@@ -10,10 +10,14 @@ guild. Pure: no Discord, no database.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from .outbox.model import ALL_GUILDS, GuildScope
 
 MAX_SHARDS = 65_536
+#: How often a process that shares the database looks for work another process wrote for its
+#: guilds (a DM button arrives on shard 0 for every guild); one process is woken directly.
+CROSS_PROCESS_POLL = timedelta(seconds=5)
 
 
 class ShardSpecError(ValueError):
@@ -68,6 +72,12 @@ class ShardPlan:
         if guild_id is None:
             return self.has_shard_zero
         return shard_of(guild_id, self.count) in self.ids
+
+    @property
+    def poll(self) -> timedelta | None:
+        """How long the scheduler and the outbox may sleep without looking at the database
+        when other processes share it (None: one process, each loop keeps its own limit)."""
+        return None if self.everything else CROSS_PROCESS_POLL
 
     def scope(self) -> GuildScope:
         """The owned guilds as an SQL condition on `guild_id` (rows without a guild go to
