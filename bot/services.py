@@ -24,7 +24,7 @@ from .privacy.reconcile import MemberReconcile
 from .privacy.rules import merge_rules
 from .prompts.service import PromptService
 from .scheduler import Scheduler
-from .shards import ShardPlan
+from .shards import SINGLE_PROCESS, ShardPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,7 @@ class Services:
 
 
 def build_services(
-    db: Database, scheduler: Scheduler, clock: Clock, shards: ShardPlan = ShardPlan()
+    db: Database, scheduler: Scheduler, clock: Clock, shards: ShardPlan = SINGLE_PROCESS
 ) -> Services:
     """Every core service, wired together; `shards` says whose guilds this process serves."""
     scope = shards.scope()

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .db.config import POSTGRES_SCHEMES, DatabaseConfig, PostgresConfig, SqliteConfig, redact
-from .shards import MAX_SHARDS, ShardPlan, ShardSpecError, parse_shard_ids
+from .shards import MAX_SHARDS, SINGLE_PROCESS, ShardPlan, ShardSpecError, parse_shard_ids
 
 DEFAULT_DATABASE_URL = "sqlite:///data/kindred.db"
 DEFAULT_RATE_LIMIT = 50.0  # Discord's global limit for most bots, requests per second
@@ -35,7 +35,7 @@ class Settings:
     log_level: int
     dev_guild_id: int | None
     rate_limit: float = DEFAULT_RATE_LIMIT
-    shards: ShardPlan = ShardPlan()
+    shards: ShardPlan = SINGLE_PROCESS
 
     def __repr__(self) -> str:
         # Never let the token reach a log line or a traceback through repr().
@@ -171,7 +171,7 @@ def _shards(count_text: str, ids_text: str, database: DatabaseConfig) -> ShardPl
                 f"SHARD_IDS {ids_text!r} needs SHARD_COUNT: set the total number of shards "
                 "every process of this bot uses (e.g. SHARD_COUNT=6)."
             )
-        return ShardPlan()
+        return SINGLE_PROCESS
     count = int(count_text) if count_text.isdigit() else 0
     if not 1 <= count <= MAX_SHARDS:
         raise SettingsError(

@@ -98,3 +98,7 @@ class ShardPlan:
         else:
             shown = ",".join(str(i) for i in ids)
         return f"shard{'s' if len(ids) > 1 else ''} {shown} of {self.count}"
+
+
+#: One process serving the one shard: the default, and the only choice on SQLite.
+SINGLE_PROCESS = ShardPlan()
