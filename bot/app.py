@@ -153,8 +153,22 @@ class Kindred(commands.AutoShardedBot):
 
     def resume_sending(self) -> None:
         """The lease is renewed again: catch up on what fell due meanwhile."""
-        self.services.outbox.attach(self.transport)
-        self.services.scheduler.resume()
+        asyncio.get_running_loop().create_task(self._resume(), name="kindred-resume")
+
+    async def _resume(self) -> None:
+        """Claims whose outcome could not be recorded during the outage still hold their rows
+        and jobs; these shards are still this process's, so once its attempts have ended it
+        frees them, as at start-up (a nonce or a read-back keeps each message single)."""
+        services = self.services
+        try:
+            await services.outbox.idle()
+            await services.scheduler.idle()
+            await services.outbox.recover()
+            await services.scheduler.recover()
+        except Exception:
+            log.exception("Freeing claims left by the database outage failed; their leases expire")
+        services.outbox.attach(self.transport)
+        services.scheduler.resume()
 
     def shards_lost(self) -> None:
         """Another process serves these shards now: stop at once, without sending more."""
