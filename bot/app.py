@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -201,8 +202,10 @@ async def open_services(settings: Settings) -> Services:
     return build_services(db, scheduler, clock, shards)
 
 
-async def main(settings: Settings) -> None:
-    """Run the bot until it stops, closing the services however it ends."""
+async def main(
+    settings: Settings, make_bot: Callable[[Settings, Services], Kindred] | None = None
+) -> None:
+    """Run the bot until it is closed (`make_bot`: a variant of Kindred, for benchmarks)."""
     services = await open_services(settings)
     # SQLite serves one process (settings refuse a subset of shards there); on PostgreSQL other
     # processes may share the database, so this one first holds its shards.
@@ -215,7 +218,12 @@ async def main(settings: Settings) -> None:
     try:
         if leases is not None:
             await leases.acquire()
-        async with Kindred(settings=settings, services=services) as bot:
+        bot = (
+            make_bot(settings, services)
+            if make_bot
+            else Kindred(settings=settings, services=services)
+        )
+        async with bot:
             loop = asyncio.get_running_loop()
             # systemd and process managers stop with SIGTERM: close cleanly, giving the shards up.
             loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))

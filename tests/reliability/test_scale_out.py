@@ -107,6 +107,7 @@ class ShardProcess:
     """`python -m bot` serving SHARD_IDS=`shards` against the fake, on the shared database."""
 
     shards: str
+    name: str  # its logs are <name>-<run>.log
     fake: FakeDiscord
     dsn: str
     folder: Path
@@ -124,7 +125,7 @@ class ShardProcess:
             SHARD_IDS=self.shards,
         )
         env["PYTHONPATH"] = f"{SITECUSTOMIZE}:{env['PYTHONPATH']}"
-        log = self.folder / f"bot-{self.shards}-{len(self.runs)}.log"
+        log = self.folder / f"{self.name}-{len(self.runs)}.log"
         self.runs.append(log)
         with log.open("w") as out:
             self.process = subprocess.Popen(
@@ -208,8 +209,8 @@ async def test_three_processes_survive_kills_and_a_database_restart_exactly_once
     fake, communities = world
     rng = random.Random(12)
     dsn = (await cluster.create_database()).dsn
-    fleet = {ids: ShardProcess(ids, fake, dsn, tmp_path) for ids in SPLIT}
-    standby = ShardProcess("0-1", fake, dsn, tmp_path)
+    fleet = {ids: ShardProcess(ids, f"bot-{ids}", fake, dsn, tmp_path) for ids in SPLIT}
+    standby = ShardProcess("0-1", "standby-0-1", fake, dsn, tmp_path)
     everyone = [*fleet.values(), standby]
     by_shard = {c.guild_id: c for c in communities}
 
@@ -344,7 +345,7 @@ async def test_three_processes_survive_kills_and_a_database_restart_exactly_once
         for process in everyone:
             process.stop()
 
-    logs = "".join(p.read_text() for p in tmp_path.glob("bot-*.log"))
+    logs = "".join(p.read_text() for p in tmp_path.glob("*.log"))
     # Every post exactly once: one daily prompt per guild (every attempt the fake saw counted).
     for c in communities:
         daily = [m for m in fake.channel_messages(c.prompts) if m.nonce]
