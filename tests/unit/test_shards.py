@@ -30,16 +30,6 @@ FIRST, SECOND = ShardPlan(COUNT, (0, 1)), ShardPlan(COUNT, (2, 3))
 GUILDS = {shard: [snowflake_on_shard(shard, COUNT) for _ in range(3)] for shard in range(COUNT)}
 
 
-async def _distinct_guilds() -> dict[int, list[int]]:
-    """Guild ids made a millisecond apart each, so that none repeats."""
-    found: dict[int, list[int]] = {}
-    for shard in range(COUNT):
-        for _ in range(3):
-            await asyncio.sleep(0.002)
-            found.setdefault(shard, []).append(snowflake_on_shard(shard, COUNT))
-    return found
-
-
 @pytest.fixture
 async def database(fresh_database: DatabaseFactory) -> DatabaseConfig:
     return await fresh_database()
@@ -66,7 +56,7 @@ async def opened(database: DatabaseConfig) -> AsyncIterator[Callable[[], Awaitab
 @pytest.fixture
 async def guilds(opened) -> dict[int, list[int]]:
     """Every test guild's row, joined at START."""
-    found = await _distinct_guilds()
+    found = GUILDS
     db = await opened()
     async with db.transaction() as tx:
         await tx.executemany(
