@@ -179,6 +179,11 @@ class Kindred(commands.AutoShardedBot):
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """A listener failed: log it with the event's name; the bot keeps running."""
+        if self.is_closed():
+            # Stopping (SIGTERM) closes the database under listeners still running; what they
+            # did not finish is redone at the next start, as after a crash.
+            log.info("Event handler %s was cut short by the shutdown", event_method)
+            return
         log.exception("Error in event handler %s", event_method)
 
     async def close(self) -> None:
