@@ -14,16 +14,13 @@ A killed process leaves its lease behind, so a replacement waits until it runs o
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .clock import Clock
 from .db import Database
-from .shards import ShardPlan
+from .shards import ShardPlan, process_name
 from .timeutil import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -47,11 +44,6 @@ class Holder:
     shard_count: int
     holder: str
     lease_until: datetime
-
-
-def process_name() -> str:
-    """`host:pid:random`: who holds a lease, readable in the table and in log lines."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class ShardLeases:

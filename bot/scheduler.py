@@ -21,9 +21,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +29,7 @@ from typing import Any
 from .clock import Alarm, Clock
 from .db import Database, Transaction
 from .outbox.model import ALL_GUILDS, GuildScope
+from .shards import process_name
 from .timeutil import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -90,7 +88,7 @@ class Scheduler:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._alarm = Alarm(clock, longest=longest_sleep or timedelta(seconds=MAX_SLEEP_SECONDS))
         self._loop_task: asyncio.Task[None] | None = None
-        self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._owner = process_name()  # who holds the jobs this process claims
         self._paused = False
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -182,10 +180,6 @@ class Scheduler:
     def resume(self) -> None:
         """Claim due jobs again, at once."""
         self._paused = False
-        self._alarm.wake()
-
-    def wake(self) -> None:
-        """Look for due jobs now (e.g. another process may have scheduled one of ours)."""
         self._alarm.wake()
 
     def start(self) -> None:

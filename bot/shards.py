@@ -4,11 +4,14 @@ Discord routes a guild's events to shard `(guild_id >> 22) % shard_count`. Kindr
 work the same way: a process runs the scheduled work, start-up sweeps and outbox sends only of
 the guilds on its shards, so processes sharing one PostgreSQL database never act for the same
 guild. Events without a guild (a button in a DM) arrive on shard 0, and so do jobs that have no
-guild. Pure: no Discord, no database.
+guild. No Discord, no database.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +25,11 @@ CROSS_PROCESS_POLL = timedelta(seconds=5)
 
 class ShardSpecError(ValueError):
     """A SHARD_IDS value that is not a list of shard numbers; the message says what is wrong."""
+
+
+def process_name() -> str:
+    """`host:pid:random`: who holds a lease, readable in the tables and in log lines."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:
