@@ -90,6 +90,7 @@ class Scheduler:
         self._loop_task: asyncio.Task[None] | None = None
         self._owner = process_name()  # who holds the jobs this process claims
         self._paused = False
+        self._passing = False  # the loop is looking for due jobs (or releasing leases first)
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route jobs of `kind` to `handler`; register before `start()`."""
@@ -185,6 +186,7 @@ class Scheduler:
     def start(self) -> None:
         """Start the loop that runs due jobs; a second call while it runs does nothing."""
         if self._loop_task is None or self._loop_task.done():
+            self._passing = True  # until its first pass has looked
             self._loop_task = asyncio.create_task(self._loop(), name="kindred-scheduler")
 
     async def stop(self) -> None:
@@ -202,19 +204,29 @@ class Scheduler:
         while self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running, or the loop is looking (or about to look) for due jobs."""
+        looping = self._loop_task is not None and not self._loop_task.done()
+        return bool(self._running) or (looping and (self._passing or self._alarm.woken))
+
     async def _loop(self) -> None:
+        self._passing = True
         try:
             await self.recover()
         except Exception:
             log.exception("Scheduler: releasing leases at start-up failed; they expire anyway")
         while True:
             self._alarm.reset()
+            self._passing = True
             now = self._clock.now()
             try:
                 until = await self._dispatch_due(now)
             except Exception:
                 log.exception("Scheduler pass failed; retrying in %.0f s", RETRY_BASE_SECONDS)
                 until = now + timedelta(seconds=RETRY_BASE_SECONDS)
+            finally:
+                self._passing = False
             await self._alarm.sleep_until(until, now)
 
     async def _dispatch_due(self, now: datetime) -> datetime | None:
