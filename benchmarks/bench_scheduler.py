@@ -1,4 +1,9 @@
-"""Benchmark: one Kindred process serving 10,000 guilds (10,000 x 50 members).
+"""Benchmark: Kindred serving 10,000 guilds a process (x 50 members), on SQLite and PostgreSQL.
+
+Three runs: one process on SQLite, one on PostgreSQL (the same 10,000 guilds), and three
+processes on PostgreSQL serving 30,000 guilds (SHARD_COUNT=3, SHARD_IDS=0, 1, 2: 10,000 each).
+PostgreSQL is a throwaway cluster (tests/support/postgres.py; `KINDRED_TEST_POSTGRES_DSN` names
+another); without one, only the SQLite run is made. Each run does the following.
 
 Set-up (through the core services, as `/admin prompts schedule` and `/admin pairing schedule`
 would): every guild has daily prompts (with threads) and weekly pairing rounds; every member has
@@ -30,6 +35,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 if __package__ in (None, ""):  # `python3 benchmarks/bench_scheduler.py` from a fresh clone
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -188,6 +195,9 @@ async def burst(
         first_request = len(fake.requests)
         await asyncio.gather(*(bot.start() for bot in bots))
         ready_before_due = time.time() < due.timestamp()
+        # CPU spent on the burst: each bot's, and this process's (the fake Discord's, mostly).
+        cpu_at_ready = [bot.cpu_seconds() for bot in bots]
+        fake_cpu_at_ready = own_cpu_seconds()
         prompt_channels = {ids.prompts: ids.guild_id for ids in world}
 
         def posts() -> list[Any]:
@@ -203,6 +213,10 @@ async def burst(
             poll=0.1,
             what="every guild's prompt",
         )
+        burst_cpu = [
+            bot.cpu_seconds() - before for bot, before in zip(bots, cpu_at_ready, strict=True)
+        ]
+        fake_burst_cpu = own_cpu_seconds() - fake_cpu_at_ready
         burst = [
             r
             for r in fake.requests[first_request:]
@@ -243,6 +257,9 @@ async def burst(
         "due_to_first_post_seconds": first_post - due_epoch,
         "due_to_last_post_seconds": last_post - due_epoch,
         "posts_per_second": guilds / max(1e-9, last_post - due_epoch),
+        "burst_cpu_seconds_per_process": burst_cpu,
+        "bot_cpu_ms_per_post": 1000 * sum(burst_cpu) / guilds,
+        "fake_cpu_seconds": fake_burst_cpu,
         "guilds_without_post": guilds - len(per_guild),
         "guilds_with_duplicate_posts": sum(1 for n in per_guild.values() if n > 1),
         "idle_seconds": sizes["idle_seconds"],
@@ -254,6 +271,12 @@ async def burst(
         "database_connections": connections,
         "errors_logged": errors,
     }
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU time of this process (the fake Discord and the benchmark)."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
 
 
 async def database_connections(database: DatabaseConfig, processes: int) -> int:
@@ -299,6 +322,12 @@ def report(result: dict[str, Any]) -> list[dict[str, Any]]:
             verdict(max(bursts), TARGET_BURST_SECONDS, at_most=True),
         ),
         row("posts per second", each("posts_per_second")),
+        row("bot CPU per post (ms, all processes)", each("bot_cpu_ms_per_post")),
+        row(
+            "busiest bot's CPU in the burst (s)",
+            [max(r["burst_cpu_seconds_per_process"]) for r in runs],
+        ),
+        row("fake Discord's CPU in the burst (s)", each("fake_cpu_seconds")),
         row(
             "guilds without / with duplicate post",
             [f"{m} / {d}" for m, d in zip(missing, duplicates, strict=True)],
