@@ -8,7 +8,9 @@ longer be vouched for) until it is back; finding the lease taken by another proc
 one, since that process now serves the shards.
 
 A killed process leaves its lease behind, so a replacement waits until it runs out (at most
-`LEASE`): that wait is what makes the takeover safe, whoever the replacement is.
+`LEASE`): that wait is what makes the takeover safe, whoever the replacement is. Only a holder
+that is certainly dead (a pid of this host and pid namespace that no longer exists) is not
+waited for.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 
 from .clock import Clock
 from .db import Database
-from .shards import ShardPlan, process_name
+from .shards import ShardPlan, is_gone, process_name
 from .timeutil import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -74,17 +76,24 @@ class ShardLeases:
                 """,
                 (self.holder, to_db(now), *ids, self._plan.count),
             )
-            if blockers:
+            # A holder killed on this host is certainly gone: its shards need not wait out the
+            # lease (a restart after a crash reconnects at once).
+            gone = sorted({r["holder"] for r in blockers if is_gone(r["holder"])})
+            live = [r for r in blockers if r["holder"] not in gone]
+            if live:
                 return [
                     Holder(r["shard_id"], r["shard_count"], r["holder"], from_db(r["lease_until"]))
-                    for r in blockers
+                    for r in live
                 ]
+            taken_from = (
+                f" OR shard_leases.holder IN ({', '.join('?' * len(gone))})" if gone else ""
+            )
             claimed = 0
             for shard_id in ids:
                 # Conditional upsert: a row another process renewed or claimed since the read
                 # above (PostgreSQL re-checks the WHERE on the latest row) is left alone.
                 got = await tx.fetchval(
-                    """
+                    f"""
                     INSERT INTO shard_leases (shard_id, shard_count, holder, lease_until,
                         claimed_at)
                     VALUES (?, ?, ?, ?, ?)
@@ -92,10 +101,18 @@ class ShardLeases:
                         holder = excluded.holder, lease_until = excluded.lease_until,
                         claimed_at = excluded.claimed_at
                     WHERE shard_leases.holder = excluded.holder
-                       OR shard_leases.lease_until <= ?
+                       OR shard_leases.lease_until <= ?{taken_from}
                     RETURNING shard_id
                     """,
-                    (shard_id, self._plan.count, self.holder, to_db(until), to_db(now), to_db(now)),
+                    (
+                        shard_id,
+                        self._plan.count,
+                        self.holder,
+                        to_db(until),
+                        to_db(now),
+                        to_db(now),
+                        *gone,
+                    ),
                 )
                 claimed += got is not None
             if claimed < len(ids):

@@ -38,8 +38,8 @@ MAX_SLEEP_SECONDS = 900.0  # re-check now and then, in case the host clock jumpe
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
 # A claim's hold on a job. Only a job's own process runs it, and a process that takes over
-# shards first releases the leases its predecessor left (`recover`), so this only bounds how
-# long a job could stay held by a claim whose outcome was never recorded.
+# shards ignores the leases its predecessor left, so this only bounds how long this process's
+# own claim whose outcome was never recorded keeps the job.
 JOB_LEASE = timedelta(minutes=10)
 
 
@@ -163,8 +163,8 @@ class Scheduler:
         return None if text is None else from_db(text)
 
     async def recover(self) -> int:
-        """Release the leases a previous owner of these guilds left (it is gone: this process
-        holds their shards now); how many jobs were held."""
+        """Release the leases on these guilds' jobs (after a database outage: claims whose
+        outcome could not be recorded); how many jobs were held."""
         released = await self._db.execute(
             "UPDATE jobs SET lease_holder = NULL, lease_until = NULL "
             f"WHERE lease_holder IS NOT NULL AND ({self._scope.condition})",
@@ -211,11 +211,6 @@ class Scheduler:
         return bool(self._running) or (looping and (self._passing or self._alarm.woken))
 
     async def _loop(self) -> None:
-        self._passing = True
-        try:
-            await self.recover()
-        except Exception:
-            log.exception("Scheduler: releasing leases at start-up failed; they expire anyway")
         while True:
             self._alarm.reset()
             self._passing = True
@@ -242,17 +237,21 @@ class Scheduler:
         return None if next_due is None else from_db(next_due)
 
     async def _claim(self, now: datetime, limit: int) -> list[Job]:
-        """Lease up to `limit` due jobs of this process's guilds that nobody holds."""
+        """Lease up to `limit` due jobs of this process's guilds that it does not hold.
+
+        A lease another process left on one of these guilds is stale: this process holds their
+        shards now (the shard lease is the fence), so its holder is gone or stopped sending."""
         stamp = to_db(now)
         async with self._db.transaction() as tx:
             rows = await tx.fetchall(
                 f"""
                 SELECT * FROM jobs
-                WHERE due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+                WHERE due_at <= ?
+                  AND (lease_holder IS NULL OR lease_holder <> ? OR lease_until <= ?)
                   AND ({self._scope.condition})
                 ORDER BY due_at LIMIT ? {self._db.skip_locked}
                 """,
-                (stamp, stamp, *self._scope.params, limit + len(self._running)),
+                (stamp, self._owner, stamp, *self._scope.params, limit + len(self._running)),
             )
             rows = [row for row in rows if row["key"] not in self._running][:limit]
             if not rows:

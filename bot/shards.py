@@ -27,9 +27,34 @@ class ShardSpecError(ValueError):
     """A SHARD_IDS value that is not a list of shard numbers; the message says what is wrong."""
 
 
+def _host() -> str:
+    """This host and process namespace: pids name processes only within one of these."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()}@{namespace}"
+
+
 def process_name() -> str:
     """`host:pid:random`: who holds a lease, readable in the tables and in log lines."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return f"{_host()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def is_gone(holder: str) -> bool:
+    """Whether `holder` (a `process_name()`) is certainly dead: a process of this host and pid
+    namespace whose pid no longer exists (killed). Anything else may be alive."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != _host() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # e.g. another user's process: alive
+    return False
 
 
 def shard_of(guild_id: int, shard_count: int) -> int:

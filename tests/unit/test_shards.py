@@ -6,6 +6,8 @@ Each test opens the same database twice, as two processes would, with a shard pl
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -17,7 +19,7 @@ from bot.guilds import GuildService
 from bot.leases import LEASE, RENEW_EVERY, ShardLeases, explain
 from bot.scheduler import Job, Scheduler
 from bot.services import Services, build_services
-from bot.shards import ShardPlan, shard_of
+from bot.shards import ShardPlan, is_gone, process_name, shard_of
 from tests.fakediscord.payloads import snowflake_on_shard
 from tests.support.clock import FakeClock
 from tests.support.db import START, DatabaseFactory, settle
@@ -282,3 +284,16 @@ async def test_send_now_leaves_another_process_s_guild_to_it(opened, clock, guil
     here.outbox.attach(Transport())  # type: ignore[arg-type]
     (row,) = await here.outbox.send_now([row_id])
     assert sent == [] and row.state == "pending" and row.lease_holder is None
+
+
+async def test_a_holder_killed_on_this_host_does_not_make_its_successor_wait(opened, clock):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # exited and reaped: its pid names no process now
+    host = process_name().partition(":")[0]
+    dead = ShardLeases(await opened(), clock, FIRST, holder=f"{host}:{child.pid}:x")
+    assert await dead.try_claim() == []
+    assert is_gone(dead.holder) and not is_gone(process_name())
+    assert not is_gone(f"elsewhere:{child.pid}:x")  # another host's pid says nothing here
+    successor = ShardLeases(await opened(), clock, FIRST)
+    assert await successor.try_claim() == []  # at once, not after the lease
+    assert not await dead.renew()
