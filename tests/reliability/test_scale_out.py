@@ -316,11 +316,15 @@ async def test_three_processes_survive_kills_and_a_database_restart_exactly_once
                 # The database goes away mid-round (longer than a lease renewal) and comes back.
                 assert cluster.restart is not None
                 await asyncio.to_thread(cluster.restart, 12.0)
-            if shards in waiting:  # the standby takes over; the killed one becomes the standby
+            if shards in waiting:
+                # The standby takes over; then the killed one comes back as the standby.
                 holders[shards], waiting[shards] = waiting[shards], victim
-            victim.start()
+            else:
+                victim.start()
             await fake.wait_for(lambda f, s=int(shards[0]), b=before: sessions_of(f, s) > b, 60)
             assert holders[shards].holds()  # it said so before connecting
+            if waiting.get(shards) is victim:
+                victim.start()
         assert standby.runs[0].read_text().count("Holding shards 0-1 of 6") == 1
 
         await all_connected()
