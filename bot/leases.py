@@ -128,6 +128,11 @@ class ShardLeases:
                 blockers = await self.try_claim()
             except _Raced:
                 continue  # another process claimed at the same moment: look again
+            except Exception as exc:  # the database is away (restarting): keep waiting
+                log.warning("Waiting for %s: the database cannot be reached (%s)",
+                            self._plan.describe(), exc)  # fmt: skip
+                await self._clock.sleep_until(self._clock.now() + RETRY_EVERY)
+                continue
             if not blockers:
                 log.info("Holding %s as %s", self._plan.describe(), self.holder)
                 return
