@@ -17,7 +17,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.app import Kindred, open_services
+from bot.app import Kindred, main
 from bot.logs import setup_logging
 from bot.settings import Settings
 
@@ -45,20 +45,16 @@ class BenchKindred(Kindred):
 
 
 async def run(settings: Settings, *, with_noop: bool, options: dict[str, Any]) -> None:
-    """Same as `bot.app.main`, with `BenchKindred`."""
-    services = await open_services(settings)
-    try:
-        async with BenchKindred(
+    """`bot.app.main` (shard leases included), with `BenchKindred`."""
+    await main(
+        settings,
+        lambda settings, services: BenchKindred(
             settings=settings, services=services, with_noop=with_noop, **options
-        ) as bot:
-            await bot.start(settings.token)
-    finally:
-        await services.scheduler.stop()
-        await services.outbox.stop()
-        await services.db.close()
+        ),
+    )
 
 
-def main() -> int:
+def run_from_environment() -> int:
     settings = Settings.from_env(os.environ)
     setup_logging(settings.log_level, secrets=[settings.token])
     options: dict[str, Any] = {}
@@ -72,4 +68,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_from_environment())

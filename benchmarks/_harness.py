@@ -30,7 +30,7 @@ from typing import Any
 import psutil
 
 from benchmarks._common import environment, parse_args, print_table, write_json
-from bot.db import Database, migrate
+from bot.db import Database, DatabaseConfig, migrate
 from bot.scheduler import Scheduler
 from bot.services import Services, build_services
 from tests.fakediscord import FakeDiscord
@@ -58,9 +58,13 @@ class GuildIds:
     members: tuple[int, ...]
 
 
+GUILD_ID_BASE = 10**15 >> 22  # a 2015-ish snowflake's timestamp part
+
+
 def guild_ids(index: int, members: int) -> GuildIds:
-    """Deterministic, globally unique ids for guild number `index`."""
-    guild_id = 10**15 + index * 1_000
+    """Deterministic, globally unique ids for guild number `index`; consecutive guilds fall
+    on consecutive shards (`(id >> 22) % count`), as real ones spread over shards."""
+    guild_id = (GUILD_ID_BASE + index) << 22
     first_member = 10**16 + index * 100_000
     return GuildIds(
         guild_id=guild_id,
@@ -104,9 +108,13 @@ async def start_fake(guilds: int, members: int) -> tuple[FakeDiscord, list[Guild
 
 
 async def prepare_database(
-    path: Path, setup: Callable[[Services], Awaitable[None]], *, at: datetime | None = None
+    path: Path | DatabaseConfig,
+    setup: Callable[[Services], Awaitable[None]],
+    *,
+    at: datetime | None = None,
 ) -> None:
-    """Migrate a new database at `path` and run `setup` on core services over it.
+    """Migrate a new database at `path` (a SQLite file, or a PostgreSQL database) and run
+    `setup` on core services over it.
 
     The services run on a clock fixed at `at` (default: now), so what `setup` schedules is
     relative to that moment, as if an admin had configured it then.
@@ -136,6 +144,9 @@ class BotProcess:
     noop: bool = False
     guild_ready_timeout: float | None = None  # None: the product's default (2 s)
     rate_limit: float | None = None  # DISCORD_RATE_LIMIT; None: the product's default (50/s)
+    database_url: str | None = None  # instead of the SQLite file (e.g. postgresql://...)
+    name: str = "bot"  # its log files are <name>-<launch>.log
+    settings: dict[str, str] = field(default_factory=dict)  # more settings (SHARD_COUNT, ...)
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     ready_at: float = 0.0
@@ -147,17 +158,18 @@ class BotProcess:
         self.launches += 1
         env = bot_environment(
             DISCORD_TOKEN=TOKEN,
-            DATABASE_URL=f"sqlite:///{self.database_path}",
+            DATABASE_URL=self.database_url or f"sqlite:///{self.database_path}",
             LOG_LEVEL="INFO",
             KINDRED_FAKE_DISCORD_URL=self.fake.url,
             KINDRED_BENCH_NOOP="1" if self.noop else "0",
+            **self.settings,
         )
         if self.guild_ready_timeout is not None:
             env["KINDRED_BENCH_GUILD_READY_TIMEOUT"] = str(self.guild_ready_timeout)
         if self.rate_limit is not None:
             env["DISCORD_RATE_LIMIT"] = f"{self.rate_limit:g}"
         env["PYTHONPATH"] = os.pathsep.join((str(SITECUSTOMIZE), env["PYTHONPATH"]))
-        self._log = self.workdir / f"bot-{self.launches}.log"
+        self._log = self.workdir / f"{self.name}-{self.launches}.log"
         self.started_at = time.perf_counter()
         self.process = self._spawn(env, self._log)
         deadline = time.monotonic() + ready_timeout

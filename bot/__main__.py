@@ -17,6 +17,7 @@ import discord
 from dotenv import load_dotenv
 
 from .db import DatabaseError
+from .leases import ShardLeaseLost
 from .logs import setup_logging
 from .settings import DEFAULT_DATABASE_URL, Settings, SettingsError, database_from_url
 
@@ -50,7 +51,7 @@ def run(argv: list[str] | None = None) -> int:
 
     try:
         asyncio.run(main(settings))
-    except DatabaseError as exc:
+    except (DatabaseError, ShardLeaseLost) as exc:
         return fail(str(exc))
     except discord.LoginFailure:
         return fail(

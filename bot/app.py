@@ -1,14 +1,19 @@
-"""The Kindred bot: a `commands.Bot` that is handed its dependencies instead of making them.
+"""The Kindred bot: an `AutoShardedBot` that is handed its dependencies instead of making them.
 
 `main()` opens the database, migrates it, builds the scheduler and the core services, and injects
-them, so tests can build the same bot around a temporary database and a fake clock.
+them, so tests can build the same bot around a temporary database and a fake clock. On PostgreSQL
+it first holds its shards' leases (bot/leases.py), so two processes never serve one shard.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import signal
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -21,6 +26,7 @@ from .edge.budget import RequestBudget, budget_trace
 from .edge.interactions import KindredTree
 from .edge.ratelimits import throttle_bucket_sweep
 from .edge.transport import DiscordTransport
+from .leases import ShardLeaseLost, ShardLeases
 from .scheduler import Scheduler
 from .services import Services, build_services
 from .settings import Settings
@@ -50,8 +56,8 @@ def kindred_intents() -> discord.Intents:
     return intents
 
 
-class Kindred(commands.Bot):
-    """The bot: discord.py's client wired to the core services it is handed."""
+class Kindred(commands.AutoShardedBot):
+    """The bot: discord.py's sharded client wired to the core services it is handed."""
 
     def __init__(self, *, settings: Settings, services: Services, **options: Any) -> None:
         # Kindred has no voice features: discord.py's "PyNaCl/davey is not installed" warnings
@@ -72,6 +78,9 @@ class Kindred(commands.Bot):
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
             http_trace=budget_trace(self.budget),
+            # Given both, discord.py connects exactly these shards (no GET /gateway/bot).
+            shard_count=settings.shards.count,
+            shard_ids=list(settings.shards.ids),
             **options,
         )
         self.settings = settings
@@ -79,6 +88,7 @@ class Kindred(commands.Bot):
         # The outbox's Discord side; the cogs register how each kind of message looks.
         self.transport = DiscordTransport(self)
         self._started_scheduler = False
+        self.lost_shards = False  # another process took them over; main() exits with an error
         throttle_bucket_sweep(self.http)  # see bot/ratelimits.py: O(buckets) per new channel
 
     async def setup_hook(self) -> None:
@@ -87,7 +97,10 @@ class Kindred(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self._mount_admin_groups()
-        await self.sync_commands_if_changed()
+        if self.settings.shards.has_shard_zero:
+            await self.sync_commands_if_changed()
+        else:
+            log.info("App commands are synced by the process serving shard 0")
 
     def _mount_admin_groups(self) -> None:
         """Move every cog's `AdminGroup` (e.g. `prompts`) under the `/admin` command."""
@@ -133,8 +146,44 @@ class Kindred(commands.Bot):
             self.services.outbox.start()  # first sends what a previous run left unfinished
             log.info("Kindred is ready in %d guilds", len(self.guilds))
 
+    def pause_sending(self) -> None:
+        """The shards' lease cannot be vouched for (database unreachable): send nothing and
+        start no job until `resume_sending`; what is due waits in the database."""
+        self.services.outbox.attach(None)
+        self.services.scheduler.pause()
+
+    def resume_sending(self) -> None:
+        """The lease is renewed again: catch up on what fell due meanwhile."""
+        asyncio.get_running_loop().create_task(self._resume(), name="kindred-resume")
+
+    async def _resume(self) -> None:
+        """Claims whose outcome could not be recorded during the outage still hold their rows
+        and jobs; these shards are still this process's, so once its attempts have ended it
+        frees them, as at start-up (a nonce or a read-back keeps each message single)."""
+        services = self.services
+        try:
+            await services.outbox.idle()
+            await services.scheduler.idle()
+            await services.outbox.recover()
+            await services.scheduler.recover()
+        except Exception:
+            log.exception("Freeing claims left by the database outage failed; their leases expire")
+        services.outbox.attach(self.transport)
+        services.scheduler.resume()
+
+    def shards_lost(self) -> None:
+        """Another process serves these shards now: stop at once, without sending more."""
+        self.lost_shards = True
+        self.pause_sending()
+        asyncio.get_running_loop().create_task(self.close())
+
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         """A listener failed: log it with the event's name; the bot keeps running."""
+        if self.is_closed():
+            # Stopping (SIGTERM) closes the database under listeners still running; what they
+            # did not finish is redone at the next start, as after a crash.
+            log.info("Event handler %s was cut short by the shutdown", event_method)
+            return
         log.exception("Error in event handler %s", event_method)
 
     async def close(self) -> None:
@@ -153,16 +202,61 @@ async def open_services(settings: Settings) -> Services:
         await db.close()
         raise
     clock = SystemClock()
-    return build_services(db, Scheduler(db, clock), clock)
+    shards = settings.shards
+    scheduler = Scheduler(db, clock, scope=shards.scope(), longest_sleep=shards.poll)
+    return build_services(db, scheduler, clock, shards)
 
 
-async def main(settings: Settings) -> None:
-    """Run the bot until it stops, closing the services however it ends."""
+async def main(
+    settings: Settings, make_bot: Callable[[Settings, Services], Kindred] | None = None
+) -> None:
+    """Run the bot until it is closed (`make_bot`: a variant of Kindred, for benchmarks)."""
     services = await open_services(settings)
+    # SQLite serves one process (settings refuse a subset of shards there); on PostgreSQL other
+    # processes may share the database, so this one first holds its shards.
+    leases = (
+        ShardLeases(services.db, services.clock, settings.shards)
+        if services.db.backend == "postgres"
+        else None
+    )
+    lost = False
     try:
-        async with Kindred(settings=settings, services=services) as bot:
-            await bot.start(settings.token)
+        if leases is not None:
+            await leases.acquire()
+        bot = (
+            make_bot(settings, services)
+            if make_bot
+            else Kindred(settings=settings, services=services)
+        )
+        async with bot:
+            loop = asyncio.get_running_loop()
+            # systemd and process managers stop with SIGTERM: close cleanly, giving the shards up.
+            loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(bot.close()))
+            keeper = None
+            if leases is not None:
+                keeper = loop.create_task(
+                    leases.keep(
+                        on_lost=bot.shards_lost,
+                        on_unsure=bot.pause_sending,
+                        on_sure=bot.resume_sending,
+                    ),
+                    name="kindred-shard-leases",
+                )
+            try:
+                await bot.start(settings.token)
+            finally:
+                if keeper is not None:
+                    keeper.cancel()
+                lost = bot.lost_shards
+        if lost:
+            raise ShardLeaseLost(
+                f"another process took over {settings.shards.describe()} while this one could "
+                "not renew its lease; start it again and it waits for its shards."
+            )
     finally:
         await services.scheduler.stop()
         await services.outbox.stop()
+        if leases is not None and not lost:
+            with contextlib.suppress(Exception):
+                await leases.release()
         await services.db.close()

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from .clock import Clock
 from .db import Database, Transaction
+from .outbox.model import ALL_GUILDS, GuildScope
 from .scheduler import Job, Scheduler
 from .timeutil import from_db, to_db
 from .timezones import resolve_timezone
@@ -41,8 +42,11 @@ async def ensure_guild_row(tx: Transaction, guild_id: int, now: datetime) -> Non
 class GuildService:
     """A guild's own row: joining, leaving and the delayed purge, and its timezone."""
 
-    def __init__(self, db: Database, scheduler: Scheduler, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, scheduler: Scheduler, clock: Clock, scope: GuildScope = ALL_GUILDS
+    ) -> None:
         self._db = db
+        self._scope = scope  # the guilds of this process's shards (all of them in one process)
         self._scheduler = scheduler
         self._clock = clock
         # guild_id -> timezone. Only `set_timezone` changes a guild's timezone and only the purge
@@ -71,15 +75,21 @@ class GuildService:
         )
         if changed:
             await self._scheduler.schedule(
-                purge_key(guild_id), PURGE_JOB, now + RETENTION_AFTER_LEAVING
+                purge_key(guild_id), PURGE_JOB, now + RETENTION_AFTER_LEAVING, guild_id=guild_id
             )
 
     async def reconcile(self, present_guild_ids: Iterable[int]) -> None:
         """Record which guilds the bot is in, in one transaction (startup sees thousands);
-        known guilds missing from the list were left while the bot was offline."""
+        known guilds missing from the list were left while the bot was offline.
+
+        Only this process's guilds are compared: the others' are on shards it does not see,
+        and marking them as left would start their purge."""
         present = set(present_guild_ids)
         now = self._clock.now()
-        rows = await self._db.fetchall("SELECT guild_id, left_at FROM guilds")
+        rows = await self._db.fetchall(
+            f"SELECT guild_id, left_at FROM guilds WHERE {self._scope.condition}",
+            self._scope.params,
+        )
         known = {row["guild_id"]: row["left_at"] for row in rows}
         new = [(gid, to_db(now)) for gid in present if gid not in known]
         returned = [(gid,) for gid in present if gid in known and known[gid] is not None]

@@ -9,6 +9,10 @@ After a restart the loop simply finds jobs whose time has passed; the handler se
 and decides whether to catch up or skip. A handler returns the next due time for recurring work,
 or None when the job is done. A handler that raises is logged with the job's context and retried
 later with backoff; it never stops the loop.
+
+Processes sharing a PostgreSQL database (issue 12) each run only the jobs of their own guilds
+(`GuildScope`). A job is claimed with a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL) and its
+outcome is recorded only by the claim that still holds it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any
 
 from .clock import Alarm, Clock
 from .db import Database, Transaction
+from .outbox.model import ALL_GUILDS, GuildScope
+from .shards import process_name
 from .timeutil import from_db, to_db
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,10 @@ log = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 900.0  # re-check now and then, in case the host clock jumped
 RETRY_BASE_SECONDS = 60.0
 RETRY_MAX_SECONDS = 3600.0
+# A claim's hold on a job. Only a job's own process runs it, and a process that takes over
+# shards ignores the leases its predecessor left, so this only bounds how long this process's
+# own claim whose outcome was never recorded keeps the job.
+JOB_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +71,26 @@ Handler = Callable[[Job], Awaitable[datetime | None]]
 class Scheduler:
     """Persisted jobs run once each when due, surviving restarts; the clock is injected."""
 
-    def __init__(self, db: Database, clock: Clock, *, concurrency: int = 32) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        concurrency: int = 32,
+        scope: GuildScope = ALL_GUILDS,
+        longest_sleep: timedelta | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._concurrency = concurrency
+        self._scope = scope
         self._handlers: dict[str, Handler] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._alarm = Alarm(clock, longest=timedelta(seconds=MAX_SLEEP_SECONDS))
+        self._alarm = Alarm(clock, longest=longest_sleep or timedelta(seconds=MAX_SLEEP_SECONDS))
         self._loop_task: asyncio.Task[None] | None = None
+        self._owner = process_name()  # who holds the jobs this process claims
+        self._paused = False
+        self._passing = False  # the loop is looking for due jobs (or releasing leases first)
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route jobs of `kind` to `handler`; register before `start()`."""
@@ -90,7 +112,8 @@ class Scheduler:
             VALUES (?, ?, ?, ?, ?, 0)
             ON CONFLICT (key) DO UPDATE SET
                 kind = excluded.kind, guild_id = excluded.guild_id,
-                due_at = excluded.due_at, payload = excluded.payload, attempts = 0
+                due_at = excluded.due_at, payload = excluded.payload, attempts = 0,
+                lease_holder = NULL, lease_until = NULL
             """,
             (key, kind, guild_id, to_db(due_at), json.dumps(payload or {})),
         )
@@ -139,9 +162,31 @@ class Scheduler:
         text = await self._db.fetchval("SELECT due_at FROM jobs WHERE key = ?", (key,))
         return None if text is None else from_db(text)
 
+    async def recover(self) -> int:
+        """Release the leases on these guilds' jobs (after a database outage: claims whose
+        outcome could not be recorded); how many jobs were held."""
+        released = await self._db.execute(
+            "UPDATE jobs SET lease_holder = NULL, lease_until = NULL "
+            f"WHERE lease_holder IS NOT NULL AND ({self._scope.condition})",
+            self._scope.params,
+        )
+        if released:
+            log.info("Scheduler: %d jobs a previous run held are free again", released)
+        return released
+
+    def pause(self) -> None:
+        """Claim no job until `resume()` (the database is unreachable: nothing could be kept)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Claim due jobs again, at once."""
+        self._paused = False
+        self._alarm.wake()
+
     def start(self) -> None:
         """Start the loop that runs due jobs; a second call while it runs does nothing."""
         if self._loop_task is None or self._loop_task.done():
+            self._passing = True  # until its first pass has looked
             self._loop_task = asyncio.create_task(self._loop(), name="kindred-scheduler")
 
     async def stop(self) -> None:
@@ -159,52 +204,79 @@ class Scheduler:
         while self._running:
             await asyncio.gather(*self._running.values(), return_exceptions=True)
 
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running, or the loop is looking (or about to look) for due jobs."""
+        looping = self._loop_task is not None and not self._loop_task.done()
+        return bool(self._running) or (looping and (self._passing or self._alarm.woken))
+
     async def _loop(self) -> None:
         while True:
             self._alarm.reset()
+            self._passing = True
             now = self._clock.now()
             try:
                 until = await self._dispatch_due(now)
             except Exception:
                 log.exception("Scheduler pass failed; retrying in %.0f s", RETRY_BASE_SECONDS)
                 until = now + timedelta(seconds=RETRY_BASE_SECONDS)
+            finally:
+                self._passing = False
             await self._alarm.sleep_until(until, now)
 
     async def _dispatch_due(self, now: datetime) -> datetime | None:
         """Start jobs due at `now` up to the concurrency limit; return when the next one is due."""
         free = self._concurrency - len(self._running)
-        if free > 0:
-            rows = await self._db.fetchall(
-                "SELECT * FROM jobs WHERE due_at <= ? ORDER BY due_at LIMIT ?",
-                (to_db(now), free + len(self._running)),
-            )
-            for row in rows:
-                if row["key"] in self._running or len(self._running) >= self._concurrency:
-                    continue
-                job = Job(
-                    key=row["key"],
-                    kind=row["kind"],
-                    guild_id=row["guild_id"],
-                    due_at=from_db(row["due_at"]),
-                    started_at=now,
-                    attempts=row["attempts"],
-                    payload=json.loads(row["payload"]),
-                )
+        if free > 0 and not self._paused:
+            for job in await self._claim(now, free):
                 self._running[job.key] = asyncio.create_task(self._run(job), name=job.key)
         next_due = await self._db.fetchval(
-            "SELECT MIN(due_at) FROM jobs WHERE due_at > ?", (to_db(now),)
+            f"SELECT MIN(due_at) FROM jobs WHERE due_at > ? AND ({self._scope.condition})",
+            (to_db(now), *self._scope.params),
         )
         return None if next_due is None else from_db(next_due)
 
+    async def _claim(self, now: datetime, limit: int) -> list[Job]:
+        """Lease up to `limit` due jobs of this process's guilds that it does not hold.
+
+        A lease another process left on one of these guilds is stale: this process holds their
+        shards now (the shard lease is the fence), so its holder is gone or stopped sending."""
+        stamp = to_db(now)
+        async with self._db.transaction() as tx:
+            rows = await tx.fetchall(
+                f"""
+                SELECT * FROM jobs
+                WHERE due_at <= ?
+                  AND (lease_holder IS NULL OR lease_holder <> ? OR lease_until <= ?)
+                  AND ({self._scope.condition})
+                ORDER BY due_at LIMIT ? {self._db.skip_locked}
+                """,
+                (stamp, self._owner, stamp, *self._scope.params, limit + len(self._running)),
+            )
+            rows = [row for row in rows if row["key"] not in self._running][:limit]
+            if not rows:
+                return []
+            keys = [row["key"] for row in rows]
+            await tx.execute(
+                f"UPDATE jobs SET lease_holder = ?, lease_until = ? "
+                f"WHERE key IN ({', '.join('?' * len(keys))})",
+                (self._owner, to_db(now + JOB_LEASE), *keys),
+            )
+        return [
+            Job(
+                key=row["key"],
+                kind=row["kind"],
+                guild_id=row["guild_id"],
+                due_at=from_db(row["due_at"]),
+                started_at=now,
+                attempts=row["attempts"],
+                payload=json.loads(row["payload"]),
+            )
+            for row in rows
+        ]
+
     async def _run(self, job: Job) -> None:
         try:
-            # The loop's read may predate this job finishing in another task a moment ago;
-            # run only if the row is still exactly as it was read.
-            still_due = await self._db.fetchval(
-                "SELECT 1 FROM jobs WHERE key = ? AND due_at = ?", (job.key, to_db(job.due_at))
-            )
-            if not still_due:
-                return
             handler = self._handlers.get(job.kind)
             if handler is None:
                 log.warning("No handler for job %s (kind %s); retrying later", job.key, job.kind)
@@ -231,7 +303,8 @@ class Scheduler:
             self._alarm.wake()
 
     async def _finish(self, job: Job, next_due: datetime | None, *, failed: bool) -> None:
-        """Reschedule or delete the job, unless someone moved it while it ran."""
+        """Reschedule or delete the job, unless someone moved it while it ran (which also
+        ends this claim's lease)."""
         if failed:
             backoff = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**job.attempts)
             next_due, attempts = self._clock.now() + timedelta(seconds=backoff), job.attempts + 1
@@ -240,10 +313,12 @@ class Scheduler:
         original = to_db(job.due_at)
         if next_due is None:
             await self._db.execute(
-                "DELETE FROM jobs WHERE key = ? AND due_at = ?", (job.key, original)
+                "DELETE FROM jobs WHERE key = ? AND due_at = ? AND lease_holder = ?",
+                (job.key, original, self._owner),
             )
         else:
             await self._db.execute(
-                "UPDATE jobs SET due_at = ?, attempts = ? WHERE key = ? AND due_at = ?",
-                (to_db(next_due), attempts, job.key, original),
+                "UPDATE jobs SET due_at = ?, attempts = ?, lease_holder = NULL, "
+                "lease_until = NULL WHERE key = ? AND due_at = ? AND lease_holder = ?",
+                (to_db(next_due), attempts, job.key, original, self._owner),
             )

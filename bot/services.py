@@ -16,6 +16,7 @@ from .guilds import GuildService
 from .helpdesk.ledger import HelpdeskService
 from .journal.service import Journal
 from .outbox import Outbox
+from .outbox.runner import LONGEST_SLEEP
 from .pairing.service import PairingService
 from .privacy.data import MemberDataEngine
 from .privacy.departures import Departures
@@ -23,6 +24,7 @@ from .privacy.reconcile import MemberReconcile
 from .privacy.rules import merge_rules
 from .prompts.service import PromptService
 from .scheduler import Scheduler
+from .shards import SINGLE_PROCESS, ShardPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +52,15 @@ class Services:
         return (self.prompts, self.pairing, self.helpdesk, self.breaks)
 
 
-def build_services(db: Database, scheduler: Scheduler, clock: Clock) -> Services:
-    """Wire the core services around one database, scheduler and clock."""
-    # Every message any feature sends goes through the one outbox (bot/outbox).
-    outbox = Outbox(db, clock)
-    guilds = GuildService(db, scheduler, clock)
+def build_services(
+    db: Database, scheduler: Scheduler, clock: Clock, shards: ShardPlan = SINGLE_PROCESS
+) -> Services:
+    """Every core service, wired together; `shards` says whose guilds this process serves."""
+    scope = shards.scope()
+    # Every message any feature sends goes through the one outbox (bot/outbox); a process sends
+    # only for its own guilds and looks for rows other processes wrote for them now and then.
+    outbox = Outbox(db, clock, scope=scope, longest_sleep=shards.poll or LONGEST_SLEEP)
+    guilds = GuildService(db, scheduler, clock, scope)
     breaks = BreakService(db, clock, guilds)
     prompts = PromptService(db, scheduler, clock, guilds, outbox, breaks)
     helpdesk = HelpdeskService(db, scheduler, clock, guilds, outbox)

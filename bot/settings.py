@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .db.config import POSTGRES_SCHEMES, DatabaseConfig, PostgresConfig, SqliteConfig, redact
+from .shards import MAX_SHARDS, SINGLE_PROCESS, ShardPlan, ShardSpecError, parse_shard_ids
 
 DEFAULT_DATABASE_URL = "sqlite:///data/kindred.db"
 DEFAULT_RATE_LIMIT = 50.0  # Discord's global limit for most bots, requests per second
@@ -34,24 +35,29 @@ class Settings:
     log_level: int
     dev_guild_id: int | None
     rate_limit: float = DEFAULT_RATE_LIMIT
+    shards: ShardPlan = SINGLE_PROCESS
 
     def __repr__(self) -> str:
         # Never let the token reach a log line or a traceback through repr().
         return (
             f"Settings(token=<hidden>, database={self.database.display}, "
             f"log_level={logging.getLevelName(self.log_level)}, dev_guild_id={self.dev_guild_id}, "
-            f"rate_limit={self.rate_limit:g})"
+            f"rate_limit={self.rate_limit:g}, shards={self.shards.describe()})"
         )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         """Build settings from environment variables, raising SettingsError on the first problem."""
+        database = database_from_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
         return cls(
             token=_token(env.get("DISCORD_TOKEN", "")),
-            database=database_from_url(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+            database=database,
             log_level=_log_level(env.get("LOG_LEVEL", "").strip() or "INFO"),
             dev_guild_id=_dev_guild_id(env.get("DEV_GUILD_ID", "").strip()),
             rate_limit=_rate_limit(env.get("DISCORD_RATE_LIMIT", "").strip()),
+            shards=_shards(
+                env.get("SHARD_COUNT", "").strip(), env.get("SHARD_IDS", "").strip(), database
+            ),
         )
 
 
@@ -155,3 +161,36 @@ def _rate_limit(raw: str) -> float:
             "allows your bot (50 for most bots), or leave it empty."
         )
     return value
+
+
+def _shards(count_text: str, ids_text: str, database: DatabaseConfig) -> ShardPlan:
+    """SHARD_COUNT (default 1) and SHARD_IDS (default: every shard) as this process's plan."""
+    if not count_text:
+        if ids_text:
+            raise SettingsError(
+                f"SHARD_IDS {ids_text!r} needs SHARD_COUNT: set the total number of shards "
+                "every process of this bot uses (e.g. SHARD_COUNT=6)."
+            )
+        return SINGLE_PROCESS
+    count = int(count_text) if count_text.isdigit() else 0
+    if not 1 <= count <= MAX_SHARDS:
+        raise SettingsError(
+            f"SHARD_COUNT {count_text!r} is not a number of shards: give a whole number from 1 "
+            "(Discord needs one shard per 2,500 servers), or leave it empty for one."
+        )
+    if not ids_text:
+        return ShardPlan(count, tuple(range(count)))
+    try:
+        plan = ShardPlan(count, parse_shard_ids(ids_text, count))
+    except ShardSpecError as exc:
+        raise SettingsError(
+            f"SHARD_IDS {ids_text!r} is not a list of shards: {exc}; write ranges and numbers "
+            "like 0-3 or 4,5."
+        ) from None
+    if not plan.everything and isinstance(database, SqliteConfig):
+        raise SettingsError(
+            f"SHARD_IDS {ids_text!r} is not every shard, but SQLite serves one process: run "
+            "every shard in this process (leave SHARD_IDS empty) or set DATABASE_URL to a "
+            "PostgreSQL database shared by all processes."
+        )
+    return plan

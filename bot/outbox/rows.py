@@ -15,7 +15,7 @@ from typing import Any
 from bot.db import Database, Transaction
 from bot.timeutil import from_db, to_db
 
-from .model import GuildScope, OutboxRow, nonce_for
+from .model import ALL_GUILDS, GuildScope, OutboxRow, nonce_for
 
 UNFINISHED = "state IN ('pending', 'sending')"
 FRESH, AGAIN = ":fresh", ":again"  # a claim's lease on a row never tried / tried before
@@ -84,9 +84,15 @@ class OutboxRows:
         return [row["id"] for row in rows]
 
     async def claim(
-        self, ids: Sequence[int], token: str, now: datetime, lease_until: datetime
+        self,
+        ids: Sequence[int],
+        token: str,
+        now: datetime,
+        lease_until: datetime,
+        scope: GuildScope = ALL_GUILDS,
     ) -> list[OutboxRow]:
-        """Lease those of `ids` that are unfinished and not leased; the rows now held.
+        """Lease those of `ids` that are unfinished, not leased and of the scope's guilds (a
+        row of another process's guild is left to it); the rows now held.
 
         A row never tried is marked `sending` in the same statement (its first attempt starts
         now) and held as `<token>:fresh`; a row already tried as `<token>:again`, left as it is
@@ -103,9 +109,9 @@ class OutboxRows:
                 claimed_at = CASE WHEN state = 'pending' THEN ? ELSE claimed_at END,
                 state = 'sending'
             WHERE id IN ({_placeholders(ids)}) AND {UNFINISHED}
-              AND (lease_until IS NULL OR lease_until <= ?)
+              AND (lease_until IS NULL OR lease_until <= ?) AND ({scope.condition})
             """,
-            (to_db(lease_until), token, to_db(now), *ids, to_db(now)),
+            (to_db(lease_until), token, to_db(now), *ids, to_db(now), *scope.params),
         )
         rows = await self._db.fetchall(
             f"SELECT * FROM outbox WHERE id IN ({_placeholders(ids)}) "

@@ -99,6 +99,7 @@ class Outbox:
         *,
         concurrency: int = 16,
         scope: GuildScope = ALL_GUILDS,
+        longest_sleep: timedelta = LONGEST_SLEEP,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -108,7 +109,7 @@ class Outbox:
         self._concurrency = concurrency
         self._scope = scope
         self._running: dict[int, asyncio.Task[None]] = {}
-        self._alarm = Alarm(clock, longest=LONGEST_SLEEP)
+        self._alarm = Alarm(clock, longest=longest_sleep)
         self._loop_task: asyncio.Task[None] | None = None
         self._passing = False  # the loop is looking for due rows
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -284,7 +285,7 @@ class Outbox:
             return []
         token = f"{self._owner}:{next(self._claims)}"
         now = self._clock.now()
-        rows = await self._rows.claim(ids, token, now, now + LEASE)
+        rows = await self._rows.claim(ids, token, now, now + LEASE, self._scope)
         return [(row, row.lease_holder or token) for row in rows if row.id not in self._running]
 
     async def _start(self, claimed: list[tuple[OutboxRow, str]]) -> None:

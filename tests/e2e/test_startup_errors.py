@@ -23,6 +23,8 @@ def assert_one_clear_line(result, setting: str, elapsed: float) -> None:
         ({"DISCORD_TOKEN": ""}, "DISCORD_TOKEN"),
         ({"DISCORD_TOKEN": "x", "DATABASE_URL": "mysql://db/kindred"}, "DATABASE_URL"),
         ({"DISCORD_TOKEN": "x", "LOG_LEVEL": "CHATTY"}, "LOG_LEVEL"),
+        ({"DISCORD_TOKEN": "x", "SHARD_COUNT": "6", "SHARD_IDS": "4-7"}, "SHARD_IDS"),
+        ({"DISCORD_TOKEN": "x", "SHARD_COUNT": "2", "SHARD_IDS": "1"}, "SHARD_IDS"),
     ],
 )
 def test_bad_settings_exit_with_one_line(tmp_path, settings, named):

@@ -108,7 +108,7 @@ async def settle(scheduler: Scheduler, rounds: int = 3, outbox: Outbox | None = 
     quiet = 0
     while quiet < rounds:
         await asyncio.sleep(0.02)
-        busy = bool(scheduler._running) or (outbox is not None and outbox.busy)
+        busy = scheduler.busy or (outbox is not None and outbox.busy)
         await scheduler.idle()
         if outbox is not None:
             await outbox.idle()

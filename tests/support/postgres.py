@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,9 @@ class PostgresServer:
 
     admin_dsn: str  # the maintenance database, e.g. .../postgres
     stop: Callable[[], None] = lambda: None
+    #: Stop the server (fast: connections are cut), wait `down_for` seconds, start it again
+    #: (a cluster started here; None for a server named by the environment).
+    restart: Callable[[float], None] | None = None
     prefix: str = field(default_factory=lambda: f"kindred_t{os.getpid()}_")
     _numbers: itertools.count[int] = field(default_factory=itertools.count)
     _template_ready: bool = False
@@ -156,13 +160,19 @@ def start_cluster() -> PostgresServer:
         )
         shutil.rmtree(root, ignore_errors=True)
 
+    def restart(down_for: float = 0.0) -> None:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop")
+        time.sleep(down_for)
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+            "-o", options, "start")  # fmt: skip
+
+    options = (
+        f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        f"-c listen_addresses='' -c unix_socket_directories={root}"
+    )
     try:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
             "-E", "UTF8", "--no-locale", "--no-sync")  # fmt: skip
-        options = (
-            f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            f"-c listen_addresses='' -c unix_socket_directories={root}"
-        )
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
             "-o", options, "start")  # fmt: skip
     except (PostgresUnavailable, OSError, subprocess.TimeoutExpired) as exc:
@@ -170,4 +180,6 @@ def start_cluster() -> PostgresServer:
         if isinstance(exc, PostgresUnavailable):
             raise
         raise PostgresUnavailable(f"cannot start PostgreSQL: {exc}") from exc
-    return PostgresServer(f"postgresql://postgres@/postgres?host={root}", stop=stop)
+    return PostgresServer(
+        f"postgresql://postgres@/postgres?host={root}", stop=stop, restart=restart
+    )

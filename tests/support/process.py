@@ -15,6 +15,8 @@ KINDRED_VARIABLES = (
     "LOG_LEVEL",
     "DEV_GUILD_ID",
     "DISCORD_RATE_LIMIT",
+    "SHARD_COUNT",
+    "SHARD_IDS",
 )
 
 

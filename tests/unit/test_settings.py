@@ -91,3 +91,48 @@ def test_the_rate_limit_defaults_to_discords_and_must_be_a_positive_number():
 
 def test_repr_never_shows_the_token():
     assert TOKEN not in repr(Settings.from_env({"DISCORD_TOKEN": TOKEN}))
+
+
+PG_URL = "postgresql://kindred@db.example/kindred"
+
+
+def shard_settings(**env: str) -> Settings:
+    return Settings.from_env({"DISCORD_TOKEN": TOKEN, "DATABASE_URL": PG_URL, **env})
+
+
+def test_one_shard_serving_everything_is_the_default():
+    plan = Settings.from_env({"DISCORD_TOKEN": TOKEN}).shards
+    assert (plan.count, plan.ids, plan.everything) == (1, (0,), True)
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [("0-3", (0, 1, 2, 3)), ("4,5", (4, 5)), ("0-1, 4", (0, 1, 4)), ("", (0, 1, 2, 3, 4, 5))],
+)
+def test_shard_ids_take_ranges_and_lists(ids, expected):
+    assert shard_settings(SHARD_COUNT="6", SHARD_IDS=ids).shards.ids == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT '0' is not a number of shards"),
+        ({"SHARD_COUNT": "six"}, "SHARD_COUNT 'six' is not a number of shards"),
+        ({"SHARD_IDS": "0-1"}, "SHARD_IDS '0-1' needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "6", "SHARD_IDS": "4-7"}, "shard 7 does not exist with 6 shards"),
+        ({"SHARD_COUNT": "6", "SHARD_IDS": "3-1"}, "runs backwards"),
+        ({"SHARD_COUNT": "6", "SHARD_IDS": "1,x"}, "'x' is not a shard number"),
+        ({"SHARD_COUNT": "6", "SHARD_IDS": "0-2,2"}, "a shard is listed twice"),
+    ],
+)
+def test_bad_shard_settings_are_one_line_naming_the_problem(env, problem):
+    with pytest.raises(SettingsError, match=problem) as caught:
+        shard_settings(**env)
+    assert "\n" not in str(caught.value)
+
+
+def test_sqlite_refuses_a_subset_of_shards_but_takes_them_all():
+    with pytest.raises(SettingsError, match="SQLite serves one process"):
+        Settings.from_env({"DISCORD_TOKEN": TOKEN, "SHARD_COUNT": "2", "SHARD_IDS": "1"})
+    plan = Settings.from_env({"DISCORD_TOKEN": TOKEN, "SHARD_COUNT": "2"}).shards
+    assert plan.ids == (0, 1)
