@@ -22,9 +22,10 @@ from datetime import timedelta
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.outbox import Failed, KindHooks, OnRefused, Outbox, OutboxRow, Refused, Sent
-from bot.timeutil import to_db
+from bot.timeutil import from_db, to_db
 
-from .models import Announcement, CheckIn, Intro, Notice
+from .member_times import MemberTimesStore
+from .models import Announcement, CheckIn, Intro, Notice, ProposedTimes
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,11 @@ def thread_key(group_id: int) -> str:
 class RoundMessages:
     """Enqueues a round's messages and follows their outcomes."""
 
-    def __init__(self, db: Database, clock: Clock, outbox: Outbox) -> None:
+    def __init__(self, db: Database, clock: Clock, outbox: Outbox, times: MemberTimesStore) -> None:
         self._db = db
         self._clock = clock
         self._outbox = outbox
+        self._times = times
         outbox.register(INTRO_KIND, self._member_hooks(on_refused=self._intro_refused))
         outbox.register(CHECKIN_KIND, self._member_hooks(on_refused=self._undelivered))
         outbox.register(NOTICE_KIND, self._member_hooks(on_refused=self._undelivered))
@@ -103,6 +105,7 @@ class RoundMessages:
         for row in rows:
             if row["group_id"] is not None:
                 groups.setdefault(row["group_id"], []).append(row["user_id"])
+        proposals = {g: await self.proposed_times(tx, guild_id, g) for g in groups}
         for row in rows:
             user_id = row["user_id"]
             group = groups.get(row["group_id"], [])
@@ -115,6 +118,7 @@ class RoundMessages:
                 shared_topics=tuple(_topics(row["shared_topics"])),
                 starter=starter,
                 talk=talk,
+                times=proposals.get(row["group_id"]),
             )
             await self._outbox.enqueue(
                 tx,
@@ -155,6 +159,7 @@ class RoundMessages:
             shared_topics=tuple(_topics(row["shared_topics"])),
             starter=row["starter"],
             talk=row["talk_post_id"] is not None,
+            times=await self.proposed_times(tx, row["guild_id"], row["group_id"]),
         )
         await self._outbox.amend(tx, intro_key(round_id, user_id), intro.payload())
 
@@ -199,6 +204,28 @@ class RoundMessages:
             user_id=notice.user_id,
             payload=notice.payload(),
         )
+
+    async def proposed_times(
+        self, tx: Transaction, guild_id: int, group_id: int
+    ) -> ProposedTimes | None:
+        """The group's proposed times for its intro (None: the group has no proposals); without
+        a common time, each member's local time now, so they can arrange one."""
+        stored = await tx.fetchval(
+            "SELECT proposed_slots FROM pairing_groups WHERE group_id = ?", (group_id,)
+        )
+        if stored is None:
+            return None
+        slots = tuple(from_db(s) for s in json.loads(stored))
+        if slots:
+            return ProposedTimes(group_id, slots)
+        members = await self.partners(tx, group_id, 0)
+        times = await self._times.for_members(guild_id, members)
+        now = self._clock.now()
+        local = tuple(
+            (m, now.astimezone(times[m].zone).strftime("%a %H:%M"), times[m].zone.key)
+            for m in members
+        )
+        return ProposedTimes(group_id, (), local)
 
     @staticmethod
     async def partners(tx: Transaction, group_id: int | None, user_id: int) -> tuple[int, ...]:
@@ -250,6 +277,7 @@ class RoundMessages:
             shared_topics=tuple(_topics(topics)),
             starter=placed["starter"],
             talk=placed["talk_post_id"] is not None,
+            times=await self.proposed_times(tx, row.guild_id, group_id),
         )
         queued = await self._outbox.enqueue(
             tx,
@@ -277,14 +305,14 @@ class RoundMessages:
         states = await self._outbox.states(tx, list(keys))
         for key, user_id in keys.items():
             if states.get(key) == "refused":
-                await self._record(tx, round_id, row.guild_id, user_id, "intro", failed.reason)
+                await self.record(tx, round_id, row.guild_id, user_id, "intro", failed.reason)
 
     async def _undelivered(
         self, tx: Transaction, row: OutboxRow, problem: Failed | Refused
     ) -> None:
         assert row.recipient_user_id is not None
         kind = row.payload.get("kind", "intro") if row.kind == NOTICE_KIND else row.kind
-        await self._record(
+        await self.record(
             tx,
             row.payload["round_id"],
             row.guild_id,
@@ -293,7 +321,7 @@ class RoundMessages:
             problem.reason,
         )
 
-    async def _record(
+    async def record(
         self, tx: Transaction, round_id: int, guild_id: int, user_id: int, kind: str, reason: str
     ) -> None:
         log.warning("Pairing round %s: %s to %s undelivered: %s", round_id, kind, user_id, reason)
