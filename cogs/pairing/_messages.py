@@ -1,13 +1,17 @@
-"""How a round's outbox rows look on Discord: intro and check-in DMs with their answer buttons,
-notices, the announcement, and the group's private thread. Nobody is pinged: partners are named
+"""How a round's outbox rows look on Discord: intro DMs with their meeting-time and answer
+buttons, check-ins, notices, the announcement, the group's private thread, and the meeting
+time's confirmation and reminder. Nobody is pinged: partners are named
 by mention without a ping, and the conversation starter may be a member-written prompt."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import discord
+
 from bot.edge.rendered import Post, ThreadOpening
 from bot.outbox import OutboxRow
+from bot.pairing.meetings import CONFIRMED_KIND, REMINDER_KIND
 from bot.pairing.messages import (
     ANNOUNCEMENT_KIND,
     CHECKIN_KIND,
@@ -15,16 +19,30 @@ from bot.pairing.messages import (
     NOTICE_KIND,
     THREAD_KIND,
 )
-from bot.pairing.models import Announcement, CheckIn, Intro, Notice
+from bot.pairing.models import Announcement, CheckIn, Intro, MeetingNote, Notice
 
-from ._render import announcement_text, checkin_text, intro_text, notice_text
+from ._render import (
+    announcement_text,
+    checkin_text,
+    intro_text,
+    meeting_note_text,
+    notice_text,
+)
 from ._talk_render import talk_intro_text
-from ._views import checkin_view
+from ._views import checkin_view, meeting_view
 
 if TYPE_CHECKING:
     from bot.app import Kindred
 
-KINDS = (INTRO_KIND, CHECKIN_KIND, NOTICE_KIND, ANNOUNCEMENT_KIND, THREAD_KIND)
+KINDS = (
+    INTRO_KIND,
+    CHECKIN_KIND,
+    NOTICE_KIND,
+    ANNOUNCEMENT_KIND,
+    THREAD_KIND,
+    CONFIRMED_KIND,
+    REMINDER_KIND,
+)
 THREAD_ARCHIVE_MINUTES = 10080  # a week: the length of a round
 
 
@@ -40,12 +58,22 @@ def register(bot: Kindred) -> None:
         guild = bot.get_guild(guild_id)
         return guild.name if guild is not None else "your community"
 
+    def intro_buttons(message: Intro) -> discord.ui.View:
+        times = message.times
+        if times is None or not times.slots:
+            return checkin_view(message.round_id)
+        return meeting_view(message.round_id, times.group_id, len(times.slots))
+
     def intro(row: OutboxRow) -> Post:
         message = Intro.from_payload(row.payload)
         if message.talk:  # a talk has no check-in
             return Post(content=talk_intro_text(message, guild_name(row.guild_id)))
-        buttons = checkin_view(message.round_id) if message.outcome == "paired" else None
+        buttons = intro_buttons(message) if message.outcome == "paired" else None
         return Post(content=intro_text(message, guild_name(row.guild_id)), view=buttons)
+
+    def meeting_note(row: OutboxRow) -> Post:
+        note = MeetingNote.from_payload(row.payload)
+        return Post(content=meeting_note_text(note, guild_name(row.guild_id)))
 
     def checkin(row: OutboxRow) -> Post:
         message = CheckIn.from_payload(row.payload)
@@ -72,7 +100,7 @@ def register(bot: Kindred) -> None:
                 content=talk_intro_text(message, guild_name(row.guild_id))
                 if message.talk
                 else intro_text(message, guild_name(row.guild_id)),
-                view=None if message.talk else checkin_view(message.round_id),
+                view=None if message.talk else intro_buttons(message),
             ),
             auto_archive_minutes=THREAD_ARCHIVE_MINUTES,
         )
@@ -83,5 +111,7 @@ def register(bot: Kindred) -> None:
         (NOTICE_KIND, notice),
         (ANNOUNCEMENT_KIND, announcement),
         (THREAD_KIND, group_thread),
+        (CONFIRMED_KIND, meeting_note),
+        (REMINDER_KIND, meeting_note),
     ):
         bot.transport.register(kind, renderer)
