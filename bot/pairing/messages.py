@@ -324,6 +324,7 @@ class RoundMessages:
     async def record(
         self, tx: Transaction, round_id: int, guild_id: int, user_id: int, kind: str, reason: str
     ) -> None:
+        """Note a message that reached nobody, for `/admin pairing stats` (once per kind)."""
         log.warning("Pairing round %s: %s to %s undelivered: %s", round_id, kind, user_id, reason)
         await tx.execute(
             "INSERT INTO pairing_undelivered (round_id, guild_id, user_id, kind, reason, "
