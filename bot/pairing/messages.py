@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -24,7 +25,7 @@ from bot.db import Database, Transaction
 from bot.outbox import Failed, KindHooks, OnRefused, Outbox, OutboxRow, Refused, Sent
 from bot.timeutil import from_db, to_db
 
-from .member_times import MemberTimesStore
+from .member_times import MemberTimes, MemberTimesStore
 from .models import Announcement, CheckIn, Intro, Notice, ProposedTimes
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,8 @@ class RoundMessages:
         for row in rows:
             if row["group_id"] is not None:
                 groups.setdefault(row["group_id"], []).append(row["user_id"])
-        proposals = {g: await self.proposed_times(tx, guild_id, g) for g in groups}
+        times = await self._times.for_members(guild_id, [r["user_id"] for r in rows])
+        proposals = {g: await self.proposed_times(tx, guild_id, g, times) for g in groups}
         for row in rows:
             user_id = row["user_id"]
             group = groups.get(row["group_id"], [])
@@ -206,10 +208,15 @@ class RoundMessages:
         )
 
     async def proposed_times(
-        self, tx: Transaction, guild_id: int, group_id: int
+        self,
+        tx: Transaction,
+        guild_id: int,
+        group_id: int,
+        times: Mapping[int, MemberTimes] | None = None,
     ) -> ProposedTimes | None:
         """The group's proposed times for its intro (None: the group has no proposals); without
-        a common time, each member's local time now, so they can arrange one."""
+        a common time, each member's local time now, so they can arrange one. `times`: the
+        members' times when the caller has them (a whole round's)."""
         stored = await tx.fetchval(
             "SELECT proposed_slots FROM pairing_groups WHERE group_id = ?", (group_id,)
         )
@@ -219,7 +226,8 @@ class RoundMessages:
         if slots:
             return ProposedTimes(group_id, slots)
         members = await self.partners(tx, group_id, 0)
-        times = await self._times.for_members(guild_id, members)
+        if times is None or not set(members) <= times.keys():
+            times = await self._times.for_members(guild_id, members)
         now = self._clock.now()
         local = tuple(
             (m, now.astimezone(times[m].zone).strftime("%a %H:%M"), times[m].zone.key)

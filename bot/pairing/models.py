@@ -271,6 +271,7 @@ class RoundPlan:
     pool_size: int
     overlap_minutes: tuple[int | None, ...] = ()  # per group, weekly (None: not computed)
     meet_again: tuple[tuple[tuple[int, int], ...], ...] = ()  # per group: mutual pairs
+    proposals: tuple[tuple[datetime, ...], ...] = ()  # per group: meeting times to propose
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ slot, see `round_job`) instead of pairing a partial pool.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 from bot.breaks import BreakCalendar
@@ -27,6 +29,7 @@ from bot.scheduler import Job, Scheduler
 from bot.schedules import midpoint, slot_key
 from bot.timeutil import to_db
 
+from .availability import Schedule
 from .common import (
     CHECKIN_JOB,
     ROUND_CATCH_UP,
@@ -38,7 +41,7 @@ from .common import (
 from .engine import match, mutual_pairs
 from .match_types import MatchInput
 from .meeting_times import propose_slots
-from .member_times import MemberTimesStore
+from .member_times import MemberTimes, MemberTimesStore
 from .messages import RoundMessages
 from .models import (
     Announcement,
@@ -149,13 +152,15 @@ class Rounds:
                 seed=seed,
             )
         )
+        groups = tuple(g.members for g in result.groups)
         return RoundPlan(
-            groups=tuple(g.members for g in result.groups),
+            groups=groups,
             shared_topics=tuple(shown_topics(g.shared_topics) for g in result.groups),
             left_out=result.left_out if result.groups else tuple(members),
             pool_size=len(members),
             overlap_minutes=tuple(g.overlap_minutes for g in result.groups),
             meet_again=tuple(g.meet_again for g in result.groups),
+            proposals=await _proposals(groups, times, self._clock.now()),
         )
 
     async def preview(self, guild_id: int) -> RoundPlan:
@@ -277,11 +282,9 @@ class Rounds:
     async def store_plan(
         self, tx: Transaction, guild_id: int, round_id: int, plan: RoundPlan
     ) -> None:
-        """Groups and assignments, in the caller's transaction."""
-        now = self._clock.now()
-        times = await self._times.for_members(guild_id, [m for g in plan.groups for m in g])
+        """Groups (with their proposed times) and assignments, in the caller's transaction."""
         for k, (members, topics) in enumerate(zip(plan.groups, plan.shared_topics, strict=True)):
-            slots = propose_slots([times[m].schedule for m in members], now)
+            slots = plan.proposals[k] if plan.proposals else ()
             group_id = await tx.fetchval(
                 "INSERT INTO pairing_groups (round_id, guild_id, size, shared_topics, "
                 "overlap_minutes, proposed_slots) VALUES (?, ?, ?, ?, ?, ?) RETURNING group_id",
@@ -348,3 +351,20 @@ class Rounds:
         except Exception:
             log.exception("Could not get a conversation starter for guild %s", guild_id)
             return ""
+
+
+async def _proposals(
+    groups: tuple[tuple[int, ...], ...], times: Mapping[int, MemberTimes], now: datetime
+) -> tuple[tuple[datetime, ...], ...]:
+    """Each group's meeting times, computed off the event loop (~1.5 ms per distinct set of
+    schedules; groups with the same zones and windows share one computation)."""
+    wanted = [tuple(times[m].schedule for m in g) for g in groups]
+
+    def propose_all() -> tuple[tuple[datetime, ...], ...]:
+        known: dict[tuple[Schedule, ...], tuple[datetime, ...]] = {}
+        for schedules in wanted:
+            if schedules not in known:
+                known[schedules] = propose_slots(schedules, now)
+        return tuple(known[s] for s in wanted)
+
+    return await asyncio.to_thread(propose_all)
