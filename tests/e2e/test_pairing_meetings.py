@@ -139,3 +139,27 @@ async def test_history_and_a_mutual_meet_again_repeat_a_pair(kindred):
     await choose(b, a)
     await run_now(kindred)
     assert partners_in(intros(fake, a)[-1]) == {b}
+
+
+async def test_timezone_autocompletes_and_privacy_shows_and_forgets_a_members_times(kindred):
+    member = World.MEMBERS[0]
+    choices = await kindred.fake.autocomplete(
+        World.GUILD, member, "pair timezone", focused="name", name="berl"
+    )
+    assert "Europe/Berlin" in [c["value"] for c in choices]
+    await kindred.reply(member, "pair timezone", name="Europe/Berlin")
+    await kindred.reply(member, "pair availability", when="Sat 09:00-12:00")
+    status = await kindred.reply(member, "pair status")
+    assert "**Europe/Berlin**" in status.content and "`Sat 09:00-12:00`" in status.content
+    shown = await kindred.reply(member, "privacy show")
+    assert "1 × your pairing timezone and availability" in shown.content
+    [attachment] = shown.attachments
+    assert "Europe/Berlin" in attachment.data.decode()
+
+    prompt = await kindred.reply(member, "privacy forget")
+    confirm, _cancel = prompt.custom_ids()
+    await (await kindred.click(prompt, confirm, member)).response()
+    status = await kindred.reply(member, "pair status")
+    assert "UTC** (this server's" in status.content and "07:00-21:00 every day" in status.content
+    cleared = await kindred.reply(member, "privacy show")
+    assert "timezone" not in cleared.content
