@@ -25,6 +25,8 @@ from bot.db import Database, Transaction
 from bot.outbox import Failed, KindHooks, OnRefused, Outbox, OutboxRow, Refused, Sent
 from bot.timeutil import from_db, to_db
 
+from .availability import overlap_minutes
+from .meeting_times import propose_slots
 from .member_times import MemberTimes, MemberTimesStore
 from .models import Announcement, CheckIn, Intro, Notice, ProposedTimes
 
@@ -205,6 +207,18 @@ class RoundMessages:
             guild_id=notice.guild_id,
             user_id=notice.user_id,
             payload=notice.payload(),
+        )
+
+    async def propose_times(self, tx: Transaction, guild_id: int, group_id: int) -> None:
+        """Store meeting times (and the weekly overlap) for a group formed during a round."""
+        members = await self.partners(tx, group_id, 0)
+        times = await self._times.for_members(guild_id, members)
+        schedules = [times[m].schedule for m in members]
+        now = self._clock.now()
+        slots = propose_slots(schedules, now)
+        await tx.execute(
+            "UPDATE pairing_groups SET proposed_slots = ?, overlap_minutes = ? WHERE group_id = ?",
+            (json.dumps([to_db(s) for s in slots]), overlap_minutes(schedules, now), group_id),
         )
 
     async def proposed_times(

@@ -190,10 +190,11 @@ class Notice:
     kind: str  # 'partner_left' (to the one left behind) or 'rematched' (to the new partner)
     partner_ids: tuple[int, ...]  # the current partners (empty: nobody for now)
     departed_user_id: int  # who left the guild
+    times: ProposedTimes | None = None  # a new group's meeting times
 
     def payload(self) -> dict[str, Any]:
         """The notice as the JSON payload of its outbox row."""
-        return _payload(self)
+        return {**_payload(self), "times": self.times.payload() if self.times else None}
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Notice:
@@ -205,6 +206,7 @@ class Notice:
             p["kind"],
             tuple(p["partner_ids"]),
             p["departed_user_id"],
+            ProposedTimes.from_payload(p["times"]) if p.get("times") else None,
         )
 
 

@@ -19,7 +19,7 @@ from bot.pairing.messages import (
     NOTICE_KIND,
     THREAD_KIND,
 )
-from bot.pairing.models import Announcement, CheckIn, Intro, MeetingNote, Notice
+from bot.pairing.models import Announcement, CheckIn, Intro, MeetingNote, Notice, ProposedTimes
 
 from ._render import (
     announcement_text,
@@ -58,17 +58,18 @@ def register(bot: Kindred) -> None:
         guild = bot.get_guild(guild_id)
         return guild.name if guild is not None else "your community"
 
-    def intro_buttons(message: Intro) -> discord.ui.View:
-        times = message.times
+    def buttons_for(round_id: int, times: ProposedTimes | None) -> discord.ui.View:
         if times is None or not times.slots:
-            return checkin_view(message.round_id)
-        return meeting_view(message.round_id, times.group_id, len(times.slots))
+            return checkin_view(round_id)
+        return meeting_view(round_id, times.group_id, len(times.slots))
 
     def intro(row: OutboxRow) -> Post:
         message = Intro.from_payload(row.payload)
         if message.talk:  # a talk has no check-in
             return Post(content=talk_intro_text(message, guild_name(row.guild_id)))
-        buttons = intro_buttons(message) if message.outcome == "paired" else None
+        buttons = (
+            buttons_for(message.round_id, message.times) if message.outcome == "paired" else None
+        )
         return Post(content=intro_text(message, guild_name(row.guild_id)), view=buttons)
 
     def meeting_note(row: OutboxRow) -> Post:
@@ -84,7 +85,7 @@ def register(bot: Kindred) -> None:
 
     def notice(row: OutboxRow) -> Post:
         message = Notice.from_payload(row.payload)
-        buttons = checkin_view(message.round_id) if message.partner_ids else None
+        buttons = buttons_for(message.round_id, message.times) if message.partner_ids else None
         return Post(content=notice_text(message, guild_name(row.guild_id)), view=buttons)
 
     def announcement(row: OutboxRow) -> Post:
@@ -100,7 +101,7 @@ def register(bot: Kindred) -> None:
                 content=talk_intro_text(message, guild_name(row.guild_id))
                 if message.talk
                 else intro_text(message, guild_name(row.guild_id)),
-                view=None if message.talk else intro_buttons(message),
+                view=None if message.talk else buttons_for(message.round_id, message.times),
             ),
             auto_archive_minutes=THREAD_ARCHIVE_MINUTES,
         )

@@ -154,15 +154,20 @@ def checkin_text(checkin: CheckIn, guild_name: str) -> str:
 
 
 def notice_text(notice: Notice, guild_name: str) -> str:
+    """A change during the round; a new group also gets its proposed meeting times."""
+    times = _times_text(notice.times, (notice.user_id,)).rstrip() if notice.times else ""
     if notice.kind == "rematched":
         return (
             f"Good news from **{guild_name}**: a partner became free, so for the rest of this "
             f"round you are paired with {mentions(notice.partner_ids)}. Say hello!\n\n"
-            f"{HOW_TO_MEET}"
+            f"{HOW_TO_MEET}" + (f"\n\n{times}" if times else "")
         )
     left = f"<@{notice.departed_user_id}> has left **{guild_name}**"
     if notice.partner_ids:
-        return f"{left}. For the rest of this round your partner is {mentions(notice.partner_ids)}."
+        return (
+            f"{left}. For the rest of this round your partner is {mentions(notice.partner_ids)}."
+            + (f"\n\n{times}" if times else "")
+        )
     return (
         f"{left}, so you have no partner for the rest of this round. Sorry about that: you "
         "will be first in line next round."

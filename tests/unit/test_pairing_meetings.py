@@ -17,7 +17,7 @@ from bot.errors import UserError
 from bot.outbox import OutboxRow, Outcome, Refused, Sent
 from bot.pairing.availability import parse_availability
 from bot.pairing.meetings import NONE_OF_THESE, REMINDER_BEFORE
-from bot.pairing.models import Intro, MeetingNote
+from bot.pairing.models import Intro, MeetingNote, Notice
 from bot.services import Services
 from tests.support.clock import FakeClock
 from tests.support.db import run_due
@@ -324,3 +324,24 @@ async def test_stats_count_overlap_confirmed_and_met_groups(env):
     stats = await services.pairing.overview.stats(GUILD)
     assert (stats.groups, stats.with_overlap, stats.overlap_known) == (1, 1, 1)
     assert (stats.confirmed, stats.groups_met) == (1, 1)
+
+
+async def test_members_re_matched_mid_round_are_offered_times_for_their_new_pair(env):
+    services, port = env
+    await join(services, port, 1, 2, 3, 4)
+    started = await run_round(services)
+    (a, gone_a), (b, gone_b) = started.plan.groups
+    for departed in (gone_a, gone_b):
+        port.members.discard(departed)
+        await services.pairing.midround.member_left(GUILD, departed)
+    await run_due(services)
+    notices = [
+        Notice.from_payload(r.payload) for r in port.of("pairing.notice") if r.payload["times"]
+    ]
+    assert sorted(n.user_id for n in notices) == [a, b]
+    times = notices[0].times
+    assert times is not None and times.slots and notices[1].times == times
+    await services.pairing.meetings.pick(times.group_id, a, 0)
+    assert (await services.pairing.meetings.pick(times.group_id, b, 0)).confirmed_at == times.slots[
+        0
+    ]
