@@ -21,6 +21,7 @@ from bot.pairing.models import (
 )
 
 COLOR = discord.Color.blurple()
+MESSAGE_LIMIT = 2000  # Discord's limit on a message's content
 PREVIEW_LINES = 40
 ANSWER_WORDS = {"met": "you met", "not_yet": "not yet", "skipped": "skipped this round"}
 
@@ -83,9 +84,13 @@ def intro_text(intro: Intro, guild_name: str) -> str:
             f"{mentions(intro.partner_ids)}."
         )
     times = _times_text(intro.times, intro.user_ids) if intro.times else ""
-    return (
-        f"{opening}\n\n{_why(intro.shared_topics)}{starter}\n{HOW_TO_MEET}\n\n{times}{CHECKIN_HINT}"
-    )
+    head = f"{opening}\n\n{_why(intro.shared_topics)}"
+    tail = f"\n{HOW_TO_MEET}\n\n{times}{CHECKIN_HINT}"
+    excess = len(head) + len(starter) + len(tail) - MESSAGE_LIMIT
+    if excess > 0:
+        # A long custom prompt as the starter gives way to the meeting times: shortened.
+        starter = starter[: len(starter) - excess - 2] + "…\n"
+    return f"{head}{starter}{tail}"
 
 
 def _times_text(times: ProposedTimes, recipients: tuple[int, ...]) -> str:

@@ -8,7 +8,7 @@ before any dedupe); the clock is a FakeClock. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,8 +17,9 @@ from bot.errors import UserError
 from bot.outbox import OutboxRow, Outcome, Refused, Sent
 from bot.pairing.availability import parse_availability
 from bot.pairing.meetings import NONE_OF_THESE, REMINDER_BEFORE
-from bot.pairing.models import Intro, MeetingNote, Notice
+from bot.pairing.models import Intro, MeetingNote, Notice, ProposedTimes
 from bot.services import Services
+from cogs.pairing._render import intro_text
 from tests.support.clock import FakeClock
 from tests.support.db import run_due
 
@@ -345,3 +346,16 @@ async def test_members_re_matched_mid_round_are_offered_times_for_their_new_pair
     assert (await services.pairing.meetings.pick(times.group_id, b, 0)).confirmed_at == times.slots[
         0
     ]
+
+
+def test_an_intro_with_a_long_starter_keeps_its_times_within_discords_limit():
+    trio = (123456789012345678, 223456789012345678, 323456789012345678)
+    start = datetime(2026, 3, 3, 18, tzinfo=UTC)
+    slots = (start, start + timedelta(days=1), start + timedelta(days=2))
+    for starter in ("w" * 1000, "a line\n" * 140):
+        intro = Intro(
+            1, GUILD, trio, trio, "paired", ("x" * 100,), starter, ProposedTimes(7, slots)
+        )
+        text = intro_text(intro, "g" * 100)
+        assert len(text) <= 2000 and "…" in text
+        assert all(f"<t:{int(s.timestamp())}:F>" in text for s in slots)
