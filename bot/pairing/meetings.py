@@ -90,6 +90,10 @@ class Meetings:
         if slot != NONE_OF_THESE and not 0 <= slot < len(slots):
             raise UserError("That meeting time is not one of this pairing's proposals.")
         now = self._clock.now()
+        if slot != NONE_OF_THESE and slots[slot] <= now:
+            raise UserError(
+                "That time has passed. Pick a later one, or arrange a time with your partner."
+            )
         await tx.execute(
             "INSERT INTO pairing_slot_picks (group_id, guild_id, user_id, slot, picked_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (group_id, user_id) "

@@ -247,6 +247,9 @@ async def test_none_of_these_and_another_members_button_record_nothing_for_them(
         await meetings.pick(times.group_id, 99, 0)
     with pytest.raises(UserError, match="not one of this pairing's"):
         await meetings.pick(times.group_id, CHICAGO, 7)
+    services.clock.set(times.slots[0])  # type: ignore[attr-defined]
+    with pytest.raises(UserError, match="has passed"):
+        await meetings.pick(times.group_id, CHICAGO, 0)
     none = await meetings.pick(times.group_id, CHICAGO, NONE_OF_THESE)
     assert none.slot is None and none.confirmed_at is None
     picks = await services.db.fetchall("SELECT user_id, slot FROM pairing_slot_picks")
