@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.db import Database, Transaction
@@ -99,17 +99,22 @@ class RoundMessages:
     ) -> None:
         """Every member's intro (the round's groups are stored), and the announcement."""
         rows = await tx.fetchall(
-            "SELECT a.user_id, a.group_id, a.outcome, g.shared_topics FROM pairing_assignments a "
-            "LEFT JOIN pairing_groups g ON g.group_id = a.group_id WHERE a.round_id = ? "
-            "ORDER BY a.user_id",
+            "SELECT a.user_id, a.group_id, a.outcome, g.shared_topics, g.proposed_slots "
+            "FROM pairing_assignments a LEFT JOIN pairing_groups g ON g.group_id = a.group_id "
+            "WHERE a.round_id = ? ORDER BY a.user_id",
             (round_id,),
         )
         groups: dict[int, list[int]] = {}
+        stored: dict[int, str | None] = {}
         for row in rows:
             if row["group_id"] is not None:
                 groups.setdefault(row["group_id"], []).append(row["user_id"])
+                stored[row["group_id"]] = row["proposed_slots"]
         times = await self._times.for_members(guild_id, [r["user_id"] for r in rows])
-        proposals = {g: await self.proposed_times(tx, guild_id, g, times) for g in groups}
+        now = self._clock.now()
+        proposals = {
+            g: _proposed(g, stored[g], tuple(members), times, now) for g, members in groups.items()
+        }
         for row in rows:
             user_id = row["user_id"]
             group = groups.get(row["group_id"], [])
@@ -222,32 +227,15 @@ class RoundMessages:
         )
 
     async def proposed_times(
-        self,
-        tx: Transaction,
-        guild_id: int,
-        group_id: int,
-        times: Mapping[int, MemberTimes] | None = None,
+        self, tx: Transaction, guild_id: int, group_id: int
     ) -> ProposedTimes | None:
-        """The group's proposed times for its intro (None: the group has no proposals); without
-        a common time, each member's local time now, so they can arrange one. `times`: the
-        members' times when the caller has them (a whole round's)."""
+        """The group's proposed times for a message to it (None: the group has none)."""
         stored = await tx.fetchval(
             "SELECT proposed_slots FROM pairing_groups WHERE group_id = ?", (group_id,)
         )
-        if stored is None:
-            return None
-        slots = tuple(from_db(s) for s in json.loads(stored))
-        if slots:
-            return ProposedTimes(group_id, slots)
         members = await self.partners(tx, group_id, 0)
-        if times is None or not set(members) <= times.keys():
-            times = await self._times.for_members(guild_id, members)
-        now = self._clock.now()
-        local = tuple(
-            (m, now.astimezone(times[m].zone).strftime("%a %H:%M"), times[m].zone.key)
-            for m in members
-        )
-        return ProposedTimes(group_id, (), local)
+        times = await self._times.for_members(guild_id, members)
+        return _proposed(group_id, stored, members, times, self._clock.now())
 
     @staticmethod
     async def partners(tx: Transaction, group_id: int | None, user_id: int) -> tuple[int, ...]:
@@ -354,6 +342,26 @@ class RoundMessages:
             "DO NOTHING",
             (round_id, guild_id, user_id, kind, reason, to_db(self._clock.now())),
         )
+
+
+def _proposed(
+    group_id: int,
+    stored: str | None,
+    members: tuple[int, ...],
+    times: Mapping[int, MemberTimes],
+    now: datetime,
+) -> ProposedTimes | None:
+    """A group's stored slots as its intro shows them (None: the group has no proposals);
+    without a common time, each member's local time now, so they can arrange one."""
+    if stored is None:
+        return None
+    slots = tuple(from_db(s) for s in json.loads(stored))
+    if slots:
+        return ProposedTimes(group_id, slots)
+    local = tuple(
+        (m, now.astimezone(times[m].zone).strftime("%a %H:%M"), times[m].zone.key) for m in members
+    )
+    return ProposedTimes(group_id, (), local)
 
 
 def _topics(text: str | None) -> list[str]:

@@ -10,7 +10,7 @@ needs of other features (open asks/offers, today's prompt) are the `TopicSource`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time
 from typing import Any, Literal, Protocol
 
@@ -70,7 +70,8 @@ class Intro:
 
     def payload(self) -> dict[str, Any]:
         """The intro as the JSON payload of its outbox row."""
-        return {**_payload(self), "times": self.times.payload() if self.times else None}
+        times = self.times.payload() if self.times else None
+        return {**_payload(replace(self, times=None)), "times": times}
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Intro:
@@ -194,7 +195,8 @@ class Notice:
 
     def payload(self) -> dict[str, Any]:
         """The notice as the JSON payload of its outbox row."""
-        return {**_payload(self), "times": self.times.payload() if self.times else None}
+        times = self.times.payload() if self.times else None
+        return {**_payload(replace(self, times=None)), "times": times}
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Notice:
