@@ -148,6 +148,8 @@ class Pairing(commands.Cog):
                 f"{windows.minutes // 60} h {windows.minutes % 60:02d} min a week). Rounds pair "
                 "you with members free at the same times and propose meeting times inside them."
             )
+        if not times.own_zone:
+            text += " That is this server's timezone; `/pair timezone` sets your own."
         await reply(interaction, text)
 
     @pair.command(name="history", description="Who you were paired with; choose to meet again")
