@@ -163,3 +163,25 @@ async def test_timezone_autocompletes_and_privacy_shows_and_forgets_a_members_ti
     assert "UTC** (this server's" in status.content and "07:00-21:00 every day" in status.content
     cleared = await kindred.reply(member, "privacy show")
     assert "timezone" not in cleared.content
+
+
+async def test_history_pages_with_next_and_previous(kindred):
+    a, b = World.MEMBERS[:2]
+    await setup_pairing(kindred, a, b)
+    for _ in range(6):
+        await run_now(kindred)
+    first = await kindred.reply(a, "pair history")
+    assert "Page 1 of 2" in first.text and first.text.count(f"<@{b}>") == 5
+
+    def button(message, label: str) -> str:
+        return next(
+            c["custom_id"]
+            for row in message.components
+            for c in row["components"]
+            if c.get("label") == label
+        )
+
+    second = await (await kindred.click(first, button(first, "Next"), a)).response()
+    assert "Page 2 of 2" in second.text and second.text.count(f"<@{b}>") == 1
+    back = await (await kindred.click(second, button(second, "Previous"), a)).response()
+    assert "Page 1 of 2" in back.text
