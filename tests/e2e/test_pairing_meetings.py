@@ -185,3 +185,23 @@ async def test_history_pages_with_next_and_previous(kindred):
     assert "Page 2 of 2" in second.text and second.text.count(f"<@{b}>") == 1
     back = await (await kindred.click(second, button(second, "Previous"), a)).response()
     assert "Page 1 of 2" in back.text
+
+
+async def test_a_pair_without_a_common_time_is_told_so_with_each_local_time(kindred):
+    fake = kindred.fake
+    tokyo, chicago = World.MEMBERS[:2]
+    for user_id, zone, when in (
+        (tokyo, "Asia/Tokyo", "Sat 09:00-10:00"),
+        (chicago, "America/Chicago", "Sat 09:00-10:00"),
+    ):
+        await kindred.reply(user_id, "pair timezone", name=zone)
+        await kindred.reply(user_id, "pair availability", when=when)
+    await setup_pairing(kindred, tokyo, chicago)
+    await run_now(kindred)
+    [intro] = intros(fake, tokyo)
+    assert "No common time" in intro.content and slots_in(intro) == []
+    # Monday 12:00 UTC is 21:00 in Tokyo and 06:00 in Chicago.
+    assert "- you: Mon 21:00 (Asia/Tokyo)" in intro.content
+    assert f"- <@{chicago}>: Mon 06:00 (America/Chicago)" in intro.content
+    assert not [c for c in intro.custom_ids() if c.startswith("kindred:slot:")]
+    assert [c for c in intro.custom_ids() if c.startswith("kindred:checkin:")]
