@@ -7,6 +7,7 @@ before any dedupe); the clock is a FakeClock. Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -362,3 +363,29 @@ def test_an_intro_with_a_long_starter_keeps_its_times_within_discords_limit():
         text = intro_text(intro, "g" * 100)
         assert len(text) <= 2000 and "…" in text
         assert all(f"<t:{int(s.timestamp())}:F>" in text for s in slots)
+
+
+async def test_simultaneous_and_repeated_presses_confirm_once(env):
+    services, port = env
+    await two_zones(services, port)
+    await run_round(services)
+    times = port.intro(CHICAGO).times
+    assert times is not None
+    pick = services.pairing.meetings.pick
+    acks = await asyncio.gather(
+        pick(times.group_id, CHICAGO, 0),
+        pick(times.group_id, BERLIN, 0),
+        pick(times.group_id, BERLIN, 0),
+        pick(times.group_id, CHICAGO, 0),
+    )
+    assert {a.confirmed_at for a in acks} - {None} == {times.slots[0]}
+    await run_due(services)
+    rows = await services.db.fetchall(
+        "SELECT kind, COUNT(*) AS n FROM outbox WHERE kind LIKE 'pairing.time_%' GROUP BY kind "
+        "ORDER BY kind"
+    )
+    assert [(r["kind"], r["n"]) for r in rows] == [
+        ("pairing.time_confirmed", 2),
+        ("pairing.time_reminder", 2),
+    ]
+    assert len(port.of("pairing.time_confirmed")) == 2
