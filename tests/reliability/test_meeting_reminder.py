@@ -17,7 +17,6 @@ import pytest
 
 from tests.conftest import BotProcess
 from tests.fakediscord.fixtures import World
-from tests.reliability.conftest import database_problems
 from tests.reliability.test_crash_restart import command
 from tests.reliability.test_ghost_sends import (
     HOLD,
@@ -25,6 +24,7 @@ from tests.reliability.test_ghost_sends import (
     kill_while_discord_holds_the_answer,
     until_nothing_unsent,
 )
+from tests.support.db import database_problems
 
 REMINDER = "Reminder: you are meeting"
 CONFIRMED = "It's set"
@@ -90,5 +90,5 @@ async def test_a_meeting_reminder_is_sent_once_across_kills(bot_process: BotProc
         if r.outcome == "deduplicated" and REMINDER in r.content
     ]
     assert resent  # the kill landed while Discord held the answer: the resend was deduplicated
-    assert database_problems(bot_process.database_path) == []
+    assert database_problems(bot_process.database) == []
     assert "Traceback" not in bot_process.logs()
