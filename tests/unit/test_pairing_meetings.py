@@ -358,7 +358,7 @@ def test_an_intro_with_a_long_starter_keeps_its_times_within_discords_limit():
     slots = (start, start + timedelta(days=1), start + timedelta(days=2))
     for starter in ("w" * 1000, "a line\n" * 140):
         intro = Intro(
-            1, GUILD, trio, trio, "paired", ("x" * 100,), starter, ProposedTimes(7, slots)
+            1, GUILD, trio, trio, "paired", ("x" * 100,), starter, times=ProposedTimes(7, slots)
         )
         text = intro_text(intro, "g" * 100)
         assert len(text) <= 2000 and "…" in text
