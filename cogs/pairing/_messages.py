@@ -63,10 +63,20 @@ def register(bot: Kindred) -> None:
             return checkin_view(round_id)
         return meeting_view(round_id, times.group_id, len(times.slots))
 
+    def talk_buttons(message: Intro) -> discord.ui.View | None:
+        """A talk has no check-in: only its meeting times' buttons, if it has times."""
+        times = message.times
+        if times is None or not times.slots:
+            return None
+        return meeting_view(message.round_id, times.group_id, len(times.slots), checkin=False)
+
     def intro(row: OutboxRow) -> Post:
         message = Intro.from_payload(row.payload)
-        if message.talk:  # a talk has no check-in
-            return Post(content=talk_intro_text(message, guild_name(row.guild_id)))
+        if message.talk:
+            return Post(
+                content=talk_intro_text(message, guild_name(row.guild_id)),
+                view=talk_buttons(message),
+            )
         buttons = (
             buttons_for(message.round_id, message.times) if message.outcome == "paired" else None
         )
@@ -101,7 +111,9 @@ def register(bot: Kindred) -> None:
                 content=talk_intro_text(message, guild_name(row.guild_id))
                 if message.talk
                 else intro_text(message, guild_name(row.guild_id)),
-                view=None if message.talk else buttons_for(message.round_id, message.times),
+                view=talk_buttons(message)
+                if message.talk
+                else buttons_for(message.round_id, message.times),
             ),
             auto_archive_minutes=THREAD_ARCHIVE_MINUTES,
         )

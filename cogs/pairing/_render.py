@@ -83,17 +83,21 @@ def intro_text(intro: Intro, guild_name: str) -> str:
             f"Hi! Your pairing this round in **{guild_name}**: you are meeting "
             f"{mentions(intro.partner_ids)}."
         )
-    times = _times_text(intro.times, intro.user_ids) if intro.times else ""
+    times = times_text(intro.times, intro.user_ids) if intro.times else ""
     head = f"{opening}\n\n{_why(intro.shared_topics)}"
-    tail = f"\n{HOW_TO_MEET}\n\n{times}{CHECKIN_HINT}"
-    excess = len(head) + len(starter) + len(tail) - MESSAGE_LIMIT
+    return fitted(head, starter, f"\n{HOW_TO_MEET}\n\n{times}{CHECKIN_HINT}")
+
+
+def fitted(head: str, quote: str, tail: str) -> str:
+    """`head + quote + tail` within Discord's 2,000 characters: a long quoted prompt (a custom
+    one may have 1,000) gives way to the meeting times, shortened with an ellipsis."""
+    excess = len(head) + len(quote) + len(tail) - MESSAGE_LIMIT
     if excess > 0:
-        # A long custom prompt as the starter gives way to the meeting times: shortened.
-        starter = starter[: len(starter) - excess - 2] + "…\n"
-    return f"{head}{starter}{tail}"
+        quote = quote[: len(quote) - excess - 2] + "…\n"
+    return f"{head}{quote}{tail}"
 
 
-def _times_text(times: ProposedTimes, recipients: tuple[int, ...]) -> str:
+def times_text(times: ProposedTimes, recipients: tuple[int, ...]) -> str:
     """The proposed times (each reader sees their own local time), or, without a common time,
     each member's local time now."""
     if times.slots:
@@ -160,7 +164,7 @@ def checkin_text(checkin: CheckIn, guild_name: str) -> str:
 
 def notice_text(notice: Notice, guild_name: str) -> str:
     """A change during the round; a new group also gets its proposed meeting times."""
-    times = _times_text(notice.times, (notice.user_id,)).rstrip() if notice.times else ""
+    times = times_text(notice.times, (notice.user_id,)).rstrip() if notice.times else ""
     if notice.kind == "rematched":
         return (
             f"Good news from **{guild_name}**: a partner became free, so for the rest of this "

@@ -70,14 +70,16 @@ class CheckinButton(
         )
 
 
-def meeting_view(round_id: int, group_id: int, slots: int) -> discord.ui.View:
+def meeting_view(
+    round_id: int, group_id: int, slots: int, *, checkin: bool = True
+) -> discord.ui.View:
     """The intro's buttons: "Works for me" per proposed time and "None of these" on the first
-    row, the check-in answers below."""
+    row, the check-in answers below (a talk pairing has no check-in)."""
     view = discord.ui.View(timeout=None)
     for slot in range(slots):
         view.add_item(SlotButton(group_id, slot))
     view.add_item(SlotButton(group_id, NONE_OF_THESE))
-    for answer in ANSWERS:
+    for answer in ANSWERS if checkin else ():
         view.add_item(CheckinButton(round_id, answer, row=1))
     return view
 

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.test_pairing_rounds import intros, partners_in, run_now, setup_pairing
+from tests.e2e.test_prompt_doors import ANN, BEN, post_today, press_talk
 from tests.fakediscord.fixtures import World
 
 CONFIRMED = "It's set"
@@ -205,3 +206,18 @@ async def test_a_pair_without_a_common_time_is_told_so_with_each_local_time(kind
     assert f"- <@{chicago}>: Mon 06:00 (America/Chicago)" in intro.content
     assert not [c for c in intro.custom_ids() if c.startswith("kindred:slot:")]
     assert [c for c in intro.custom_ids() if c.startswith("kindred:checkin:")]
+
+
+async def test_a_talk_pairing_proposes_times_and_confirms_them_like_a_round(kindred):
+    fake = kindred.fake
+    post = await post_today(kindred, talk_hours=3)
+    for user_id in (ANN, BEN):
+        assert "on today's talk list" in await press_talk(kindred, post, user_id)
+    await kindred.advance(timedelta(hours=3))
+    [to_ann], [to_ben] = fake.dms_to(ANN), fake.dms_to(BEN)
+    assert slots_in(to_ann) and slots_in(to_ann) == slots_in(to_ben)
+    assert not [c for c in to_ann.custom_ids() if c.startswith("kindred:checkin:")]
+    for user_id, intro in ((ANN, to_ann), (BEN, to_ben)):
+        await (await kindred.click(intro, slot_button(intro, 2), user_id)).response()
+    await kindred.settle()
+    assert len(notes(fake, ANN, CONFIRMED)) == len(notes(fake, BEN, CONFIRMED)) == 1
