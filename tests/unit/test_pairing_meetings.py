@@ -8,6 +8,7 @@ before any dedupe); the clock is a FakeClock. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -389,3 +390,15 @@ async def test_simultaneous_and_repeated_presses_confirm_once(env):
         ("pairing.time_reminder", 2),
     ]
     assert len(port.of("pairing.time_confirmed")) == 2
+
+
+async def test_the_export_counts_meet_again_choices_and_names_nobody(env):
+    services, port = env
+    await join(services, port, 1, 2)
+    await run_round(services)
+    await services.pairing.history.toggle_meet_again(GUILD, 1, 2)  # one-sided
+    async with services.exporter.export(GUILD) as export:
+        raw = b"".join(f.path.read_bytes() for f in export.files).decode()
+    tables = json.loads(raw)["tables"]
+    assert tables["pairing_meet_again"] == {"columns": [], "rows": [], "count": 1}
+    assert tables["pairing_member_times"]["rows"] == []  # nobody set any
