@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import UserError
+from bot.insights.figures import round_figures
+from bot.insights.history import read_history
 from bot.outbox import OutboxRow, Outcome, Refused, Sent
 from bot.pairing.availability import parse_availability
 from bot.pairing.meetings import NONE_OF_THESE, REMINDER_BEFORE
@@ -330,6 +332,9 @@ async def test_stats_count_overlap_confirmed_and_met_groups(env):
     stats = await services.pairing.overview.stats(GUILD)
     assert (stats.groups, stats.with_overlap, stats.overlap_known) == (1, 1, 1)
     assert (stats.confirmed, stats.groups_met) == (1, 1)
+    history = await read_history(services.db, GUILD, services.clock.now(), weeks=4)
+    [round_figures_] = round_figures(history.rounds, history.assignments)
+    assert (round_figures_.groups_confirmed, round_figures_.groups_met) == (1, 1)
 
 
 async def test_members_re_matched_mid_round_are_offered_times_for_their_new_pair(env):
