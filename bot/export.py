@@ -4,8 +4,9 @@ What is in it: every guild-scoped table (one with `guild_id`, found in the live 
 table added by a later migration is exported without touching this file), only this guild's
 rows, member ids as plain ids. What is not: the scheduler's `jobs` (how Kindred plans its own
 work, not the guild's data; it is recomputed from the settings) and any column whose name marks
-a secret (`token`, `secret`, `password`). Members' journal entries are private even from
-admins: the export holds only their count (`"journal_entries"` has no rows, and a `count`). The
+a secret (`token`, `secret`, `password`). Members' journal entries and "Meet again" choices
+are private even from admins: the export holds only their count (`"journal_entries"` has no
+rows, and a `count`). The
 file names the schema version (the last migration applied) and this format's version, so a
 reader knows which columns to expect.
 
@@ -39,8 +40,9 @@ EXPORT_FORMAT_VERSION = 1
 # payloads can hold private notes to a member, e.g. a thank-you), and the asks' search words
 # (an index of what helpdesk_asks already holds).
 EXCLUDED_TABLES = frozenset({"jobs", "outbox", "helpdesk_search"})
-# Members' private texts no admin may read: the export says how many there are, nothing more.
-COUNTED_TABLES = frozenset({"journal_entries"})
+# Members' private texts no admin may read, and confidential "Meet again" choices (nobody may
+# learn of a one-sided one): the export says how many there are, nothing more.
+COUNTED_TABLES = frozenset({"journal_entries", "pairing_meet_again"})
 SECRET_MARKERS = ("token", "secret", "password")
 CHUNK_ROWS = 1_000
 # Discord's per-file limit without boosts (10 MiB since 2024, as discord.utils has it); the cog

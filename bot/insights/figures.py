@@ -18,9 +18,9 @@ from bot.db import Row
 from .graph import ConnectionFigures, ConnectionMap, connection_graph, connection_map, met_pairs
 from .history import ANSWER, GROUP, MET, NO_ANSWER, NOT_YET, ROUND, SKIPPED, History
 
-# Meeting-time confirmations (issue 13) have no table on main yet: rounds say "not tracked yet"
-# until `history._ROUNDS` can count them; then `RoundFigures.groups_confirmed` carries the count.
-CONFIRMED_TIMES_TRACKED = False
+# Meeting-time confirmations (issue 13): `history._ROUNDS` counts each round's groups that
+# confirmed a time (`pairing_groups.confirmed_at`); `RoundFigures.groups_confirmed` carries it.
+CONFIRMED_TIMES_TRACKED = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +122,7 @@ def round_figures(rounds: Sequence[Row], assignments: np.ndarray) -> list[RoundF
             skipped=int(answers[k, SKIPPED]),
             unanswered=int(answers[k, NO_ANSWER]),
             groups_met=int(met_groups[k]),
+            groups_confirmed=int(row[2]),
         )
         for k, row in enumerate(rounds)
     ]

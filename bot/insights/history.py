@@ -45,8 +45,12 @@ class History:
 
 # Scheduled rounds only: a "Talk 1:1 about this" pairing (talk_post_id) has no check-in.
 _ROUNDS = """
-SELECT round_id, started_at FROM pairing_rounds
-WHERE guild_id = ? AND started_at >= ? AND talk_post_id IS NULL ORDER BY started_at, round_id
+SELECT r.round_id, r.started_at,
+       (SELECT COUNT(*) FROM pairing_groups g
+        WHERE g.round_id = r.round_id AND g.confirmed_at IS NOT NULL) AS confirmed
+FROM pairing_rounds r
+WHERE r.guild_id = ? AND r.started_at >= ? AND r.talk_post_id IS NULL
+ORDER BY r.started_at, r.round_id
 """
 
 # Every member placed in a group, in every round (the connection graph is over all time).

@@ -65,11 +65,17 @@ def _choose(
 ) -> tuple[datetime, ...]:
     """Earliest distinct days first (round local times preferred), then any free slot."""
 
+    # Each candidate's local dates and "on the hour or half-hour" flag, computed once (the
+    # loop below asks for them on every pass).
+    local = {t: [t.astimezone(s.zone) for s in schedules] for t in candidates}
+    day_of = {t: tuple(lt.date() for lt in local[t]) for t in candidates}
+    is_round = {t: all(lt.minute % 30 == 0 for lt in local[t]) for t in candidates}
+
     def dates(t: datetime) -> tuple[date, ...]:
-        return tuple(t.astimezone(s.zone).date() for s in schedules)
+        return day_of[t]
 
     def round_time(t: datetime) -> bool:
-        return all(t.astimezone(s.zone).minute % 30 == 0 for s in schedules)
+        return is_round[t]
 
     chosen: list[datetime] = []
     used: list[set[date]] = [set() for _ in schedules]

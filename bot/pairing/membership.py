@@ -144,8 +144,9 @@ class Membership:
             paused_until = None  # a pause ends by itself
         current = await self._db.fetchone(
             """
-            SELECT r.round_id, r.started_at, a.group_id FROM pairing_rounds r
+            SELECT r.round_id, r.started_at, a.group_id, g.confirmed_at FROM pairing_rounds r
             JOIN pairing_assignments a ON a.round_id = r.round_id AND a.user_id = ?
+            LEFT JOIN pairing_groups g ON g.group_id = a.group_id
             WHERE r.guild_id = ? AND r.talk_post_id IS NULL ORDER BY r.round_id DESC LIMIT 1
             """,
             (user_id, guild_id),
@@ -164,6 +165,7 @@ class Membership:
             round_started_at=from_db(current["started_at"]) if current else None,
             next_round_at=await self._scheduler.due_at(round_job_key(guild_id)),
             avoiding=avoiding,
+            confirmed_at=maybe_from_db(current["confirmed_at"]) if current else None,
         )
 
     async def _partners(self, group_id: int, user_id: int) -> tuple[int, ...]:

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.outbox import Failed, KindHooks, OnRefused, Outbox, OutboxRow, Refused, Sent
-from bot.timeutil import to_db
+from bot.timeutil import from_db, to_db
 
-from .models import Announcement, CheckIn, Intro, Notice
+from .availability import overlap_minutes
+from .meeting_times import propose_slots
+from .member_times import MemberTimes, MemberTimesStore
+from .models import Announcement, CheckIn, Intro, Notice, ProposedTimes
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +54,11 @@ def thread_key(group_id: int) -> str:
 class RoundMessages:
     """Enqueues a round's messages and follows their outcomes."""
 
-    def __init__(self, db: Database, clock: Clock, outbox: Outbox) -> None:
+    def __init__(self, db: Database, clock: Clock, outbox: Outbox, times: MemberTimesStore) -> None:
         self._db = db
         self._clock = clock
         self._outbox = outbox
+        self._times = times
         outbox.register(INTRO_KIND, self._member_hooks(on_refused=self._intro_refused))
         outbox.register(CHECKIN_KIND, self._member_hooks(on_refused=self._undelivered))
         outbox.register(NOTICE_KIND, self._member_hooks(on_refused=self._undelivered))
@@ -94,15 +99,22 @@ class RoundMessages:
     ) -> None:
         """Every member's intro (the round's groups are stored), and the announcement."""
         rows = await tx.fetchall(
-            "SELECT a.user_id, a.group_id, a.outcome, g.shared_topics FROM pairing_assignments a "
-            "LEFT JOIN pairing_groups g ON g.group_id = a.group_id WHERE a.round_id = ? "
-            "ORDER BY a.user_id",
+            "SELECT a.user_id, a.group_id, a.outcome, g.shared_topics, g.proposed_slots "
+            "FROM pairing_assignments a LEFT JOIN pairing_groups g ON g.group_id = a.group_id "
+            "WHERE a.round_id = ? ORDER BY a.user_id",
             (round_id,),
         )
         groups: dict[int, list[int]] = {}
+        stored: dict[int, str | None] = {}
         for row in rows:
             if row["group_id"] is not None:
                 groups.setdefault(row["group_id"], []).append(row["user_id"])
+                stored[row["group_id"]] = row["proposed_slots"]
+        times = await self._times.for_members(guild_id, [r["user_id"] for r in rows])
+        now = self._clock.now()
+        proposals = {
+            g: _proposed(g, stored[g], tuple(members), times, now) for g, members in groups.items()
+        }
         for row in rows:
             user_id = row["user_id"]
             group = groups.get(row["group_id"], [])
@@ -115,6 +127,7 @@ class RoundMessages:
                 shared_topics=tuple(_topics(row["shared_topics"])),
                 starter=starter,
                 talk=talk,
+                times=proposals.get(row["group_id"]),
             )
             await self._outbox.enqueue(
                 tx,
@@ -155,6 +168,7 @@ class RoundMessages:
             shared_topics=tuple(_topics(row["shared_topics"])),
             starter=row["starter"],
             talk=row["talk_post_id"] is not None,
+            times=await self.proposed_times(tx, row["guild_id"], row["group_id"]),
         )
         await self._outbox.amend(tx, intro_key(round_id, user_id), intro.payload())
 
@@ -199,6 +213,29 @@ class RoundMessages:
             user_id=notice.user_id,
             payload=notice.payload(),
         )
+
+    async def propose_times(self, tx: Transaction, guild_id: int, group_id: int) -> None:
+        """Store meeting times (and the weekly overlap) for a group formed during a round."""
+        members = await self.partners(tx, group_id, 0)
+        times = await self._times.for_members(guild_id, members)
+        schedules = [times[m].schedule for m in members]
+        now = self._clock.now()
+        slots = propose_slots(schedules, now)
+        await tx.execute(
+            "UPDATE pairing_groups SET proposed_slots = ?, overlap_minutes = ? WHERE group_id = ?",
+            (json.dumps([to_db(s) for s in slots]), overlap_minutes(schedules, now), group_id),
+        )
+
+    async def proposed_times(
+        self, tx: Transaction, guild_id: int, group_id: int
+    ) -> ProposedTimes | None:
+        """The group's proposed times for a message to it (None: the group has none)."""
+        stored = await tx.fetchval(
+            "SELECT proposed_slots FROM pairing_groups WHERE group_id = ?", (group_id,)
+        )
+        members = await self.partners(tx, group_id, 0)
+        times = await self._times.for_members(guild_id, members)
+        return _proposed(group_id, stored, members, times, self._clock.now())
 
     @staticmethod
     async def partners(tx: Transaction, group_id: int | None, user_id: int) -> tuple[int, ...]:
@@ -250,6 +287,7 @@ class RoundMessages:
             shared_topics=tuple(_topics(topics)),
             starter=placed["starter"],
             talk=placed["talk_post_id"] is not None,
+            times=await self.proposed_times(tx, row.guild_id, group_id),
         )
         queued = await self._outbox.enqueue(
             tx,
@@ -277,14 +315,14 @@ class RoundMessages:
         states = await self._outbox.states(tx, list(keys))
         for key, user_id in keys.items():
             if states.get(key) == "refused":
-                await self._record(tx, round_id, row.guild_id, user_id, "intro", failed.reason)
+                await self.record(tx, round_id, row.guild_id, user_id, "intro", failed.reason)
 
     async def _undelivered(
         self, tx: Transaction, row: OutboxRow, problem: Failed | Refused
     ) -> None:
         assert row.recipient_user_id is not None
         kind = row.payload.get("kind", "intro") if row.kind == NOTICE_KIND else row.kind
-        await self._record(
+        await self.record(
             tx,
             row.payload["round_id"],
             row.guild_id,
@@ -293,9 +331,10 @@ class RoundMessages:
             problem.reason,
         )
 
-    async def _record(
+    async def record(
         self, tx: Transaction, round_id: int, guild_id: int, user_id: int, kind: str, reason: str
     ) -> None:
+        """Note a message that reached nobody, for `/admin pairing stats` (once per kind)."""
         log.warning("Pairing round %s: %s to %s undelivered: %s", round_id, kind, user_id, reason)
         await tx.execute(
             "INSERT INTO pairing_undelivered (round_id, guild_id, user_id, kind, reason, "
@@ -303,6 +342,26 @@ class RoundMessages:
             "DO NOTHING",
             (round_id, guild_id, user_id, kind, reason, to_db(self._clock.now())),
         )
+
+
+def _proposed(
+    group_id: int,
+    stored: str | None,
+    members: tuple[int, ...],
+    times: Mapping[int, MemberTimes],
+    now: datetime,
+) -> ProposedTimes | None:
+    """A group's stored slots as its intro shows them (None: the group has no proposals);
+    without a common time, each member's local time now, so they can arrange one."""
+    if stored is None:
+        return None
+    slots = tuple(from_db(s) for s in json.loads(stored))
+    if slots:
+        return ProposedTimes(group_id, slots)
+    local = tuple(
+        (m, now.astimezone(times[m].zone).strftime("%a %H:%M"), times[m].zone.key) for m in members
+    )
+    return ProposedTimes(group_id, (), local)
 
 
 def _topics(text: str | None) -> list[str]:

@@ -74,12 +74,16 @@ class MidRound:
             )
         ]
 
-        async def notify(member: int, change: str, about_group: int) -> None:
-            """Tell `member` of the change, naming their partners as they are now."""
+        async def notify(member: int, change: str, about_group: int, new: bool = False) -> None:
+            """Tell `member` of the change, naming their partners as they are now (and, for a
+            `new` group, proposing its meeting times)."""
             current = await tx.fetchval(
                 "SELECT group_id FROM pairing_assignments WHERE round_id = ? AND user_id = ?",
                 (round_id, member),
             )
+            times = None
+            if new and current is not None:
+                times = await self._messages.proposed_times(tx, guild_id, current)
             notice = Notice(
                 round_id=round_id,
                 guild_id=guild_id,
@@ -87,6 +91,7 @@ class MidRound:
                 kind=change,
                 partner_ids=await self._messages.partners(tx, current, member),
                 departed_user_id=departed,
+                times=times,
             )
             await self._messages.enqueue_notice(tx, notice, about_group)
             await self._messages.refresh_intro(tx, round_id, member)
@@ -126,14 +131,15 @@ class MidRound:
                 "WHERE round_id = ? AND user_id IN (?, ?)",
                 (new_group, round_id, survivor, other),
             )
-            await notify(other, "rematched", new_group)
+            await self._messages.propose_times(tx, guild_id, new_group)
+            await notify(other, "rematched", new_group, new=True)
         else:
             await tx.execute(
                 "UPDATE pairing_members SET favoured = 1 WHERE user_id = ? AND guild_id = "
                 "(SELECT guild_id FROM pairing_rounds WHERE round_id = ?)",
                 (survivor, round_id),
             )
-        await notify(survivor, "partner_left", new_group)
+        await notify(survivor, "partner_left", new_group, new=bool(new_group))
 
     async def answer_checkin(self, round_id: int, user_id: int, answer: Answer) -> CheckinAck:
         """Store (or change) a member's check-in answer; only members of that round's groups."""

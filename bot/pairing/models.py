@@ -10,7 +10,7 @@ needs of other features (open asks/offers, today's prompt) are the `TopicSource`
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time
 from typing import Any, Literal, Protocol
 
@@ -66,14 +66,17 @@ class Intro:
     shared_topics: tuple[str, ...]
     starter: str
     talk: bool = False  # a "Talk 1:1 about this" pairing: the starter is the day's prompt
+    times: ProposedTimes | None = None  # a group's meeting times (None: no group)
 
     def payload(self) -> dict[str, Any]:
         """The intro as the JSON payload of its outbox row."""
-        return _payload(self)
+        times = self.times.payload() if self.times else None
+        return {**_payload(replace(self, times=None)), "times": times}
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Intro:
         """The intro back from its outbox row, for the cog to render."""
+        times = p.get("times")  # absent in intros enqueued before meeting times existed
         return cls(
             p["round_id"],
             p["guild_id"],
@@ -83,7 +86,80 @@ class Intro:
             tuple(p["shared_topics"]),
             p["starter"],
             p.get("talk", False),
+            ProposedTimes.from_payload(times) if times else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedTimes:
+    """The meeting times an intro offers its group, each with a "Works for me" button.
+
+    Without slots the group has no common time: ``local_now`` then lists each member's local
+    time when the round was made, as (user_id, "Mon 14:05", zone name), so they can arrange it.
+    """
+
+    group_id: int
+    slots: tuple[datetime, ...]
+    local_now: tuple[tuple[int, str, str], ...] = ()
+
+    def payload(self) -> dict[str, Any]:
+        """JSON for the outbox (times as database text)."""
+        return {
+            "group_id": self.group_id,
+            "slots": [to_db(s) for s in self.slots],
+            "local_now": [list(t) for t in self.local_now],
+        }
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> ProposedTimes:
+        """The inverse of ``payload``."""
+        return cls(
+            p["group_id"],
+            tuple(from_db(s) for s in p["slots"]),
+            tuple((int(u), str(t), str(z)) for u, t, z in p["local_now"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingNote:
+    """A confirmed meeting time, told to a member (DM) or, when their DMs are closed, to the
+    group's private thread (``user_ids`` the whole group); ``reminder``: 30 minutes before."""
+
+    round_id: int
+    guild_id: int
+    group_id: int
+    at: datetime
+    user_ids: tuple[int, ...]
+    partner_ids: tuple[int, ...]
+    reminder: bool
+
+    def payload(self) -> dict[str, Any]:
+        """JSON for the outbox."""
+        return {**_payload(self), "at": to_db(self.at)}
+
+    @classmethod
+    def from_payload(cls, p: Mapping[str, Any]) -> MeetingNote:
+        """The inverse of ``payload``."""
+        return cls(
+            p["round_id"],
+            p["guild_id"],
+            p["group_id"],
+            from_db(p["at"]),
+            tuple(p["user_ids"]),
+            tuple(p["partner_ids"]),
+            p["reminder"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PickAck:
+    """What a "Works for me" press did: the pick (None: "None of these"), and the group's
+    confirmed time once every member picked the same one (possibly before this press)."""
+
+    slot: datetime | None
+    confirmed_at: datetime | None
+    already_confirmed: bool  # the press changed nothing: the time was confirmed before
+    waiting_for: int  # members who have not picked this time yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +191,12 @@ class Notice:
     kind: str  # 'partner_left' (to the one left behind) or 'rematched' (to the new partner)
     partner_ids: tuple[int, ...]  # the current partners (empty: nobody for now)
     departed_user_id: int  # who left the guild
+    times: ProposedTimes | None = None  # a new group's meeting times
 
     def payload(self) -> dict[str, Any]:
         """The notice as the JSON payload of its outbox row."""
-        return _payload(self)
+        times = self.times.payload() if self.times else None
+        return {**_payload(replace(self, times=None)), "times": times}
 
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Notice:
@@ -130,6 +208,7 @@ class Notice:
             p["kind"],
             tuple(p["partner_ids"]),
             p["departed_user_id"],
+            ProposedTimes.from_payload(p["times"]) if p.get("times") else None,
         )
 
 
@@ -183,6 +262,7 @@ class MemberStatus:
     round_started_at: datetime | None
     next_round_at: datetime | None
     avoiding: int  # how many members this member avoids (only ever shown to them)
+    confirmed_at: datetime | None = None  # the current group's confirmed meeting time
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +273,9 @@ class RoundPlan:
     shared_topics: tuple[tuple[str, ...], ...]
     left_out: tuple[int, ...]
     pool_size: int
+    overlap_minutes: tuple[int | None, ...] = ()  # per group, weekly (None: not computed)
+    meet_again: tuple[tuple[tuple[int, int], ...], ...] = ()  # per group: mutual pairs
+    proposals: tuple[tuple[datetime, ...], ...] = ()  # per group: meeting times to propose
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +309,11 @@ class PairingStats:
     unanswered: int
     last_round_at: datetime | None
     undelivered: list[Undelivered] = field(default_factory=list)
+    groups: int = 0  # groups the rounds made (the shares below are of these)
+    with_overlap: int = 0  # groups whose members share 60+ minutes a week
+    overlap_known: int = 0  # groups made since overlap was recorded
+    confirmed: int = 0  # groups that confirmed a meeting time
+    groups_met: int = 0  # groups where someone's check-in said "We met"
 
 
 @dataclass(frozen=True, slots=True)

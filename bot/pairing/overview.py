@@ -14,6 +14,8 @@ from .models import PairingStats, Undelivered
 from .schedule import RoundSchedule
 
 FEATURE_NAME = "Pairing"
+#: A group whose members share this much free time a week can meet (PRODUCT.md).
+MEETABLE_MINUTES = 60
 
 
 class PairingOverview:
@@ -54,12 +56,25 @@ class PairingOverview:
             """,
             (guild_id,),
         )
+        meetings = await self._db.fetchone(
+            """
+            SELECT COUNT(*) AS n_groups,
+                   COUNT(*) FILTER (WHERE overlap_minutes >= ?) AS with_overlap,
+                   COUNT(overlap_minutes) AS overlap_known,
+                   COUNT(confirmed_at) AS confirmed,
+                   COUNT(*) FILTER (WHERE EXISTS (SELECT 1 FROM pairing_assignments a
+                       WHERE a.group_id = g.group_id AND a.answer = 'met')) AS groups_met
+            FROM pairing_groups g WHERE guild_id = ?
+            """,
+            (MEETABLE_MINUTES, guild_id),
+        )
         undelivered = await self._db.fetchall(
             "SELECT round_id, user_id, kind FROM pairing_undelivered "
             "WHERE guild_id = ? ORDER BY id DESC LIMIT 50",
             (guild_id,),
         )
         assert rounds is not None and sizes is not None and answers is not None
+        assert meetings is not None
         return PairingStats(
             rounds=rounds["n"],
             pairs=sizes["pairs"],
@@ -70,6 +85,11 @@ class PairingOverview:
             unanswered=answers["unanswered"],
             last_round_at=maybe_from_db(rounds["last"]),
             undelivered=[Undelivered(r["round_id"], r["user_id"], r["kind"]) for r in undelivered],
+            groups=meetings["n_groups"],
+            with_overlap=meetings["with_overlap"],
+            overlap_known=meetings["overlap_known"],
+            confirmed=meetings["confirmed"],
+            groups_met=meetings["groups_met"],
         )
 
     async def status(self, guild_id: int, user_id: int | None) -> FeatureStatus:

@@ -13,19 +13,23 @@ slot, see `round_job`) instead of pairing a partial pool.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 from bot.breaks import BreakCalendar
 from bot.clock import Clock
 from bot.db import Database, Transaction
 from bot.errors import UserError
+from bot.guilds import GuildService
 from bot.helpdesk.topics import shown_topics
 from bot.scheduler import Job, Scheduler
 from bot.schedules import midpoint, slot_key
 from bot.timeutil import to_db
 
+from .availability import Schedule
 from .common import (
     CHECKIN_JOB,
     ROUND_CATCH_UP,
@@ -34,8 +38,10 @@ from .common import (
     checkin_job_key,
     round_seed,
 )
-from .engine import match
+from .engine import match, mutual_pairs
 from .match_types import MatchInput
+from .meeting_times import propose_slots
+from .member_times import MemberTimes, MemberTimesStore
 from .messages import RoundMessages
 from .models import (
     Announcement,
@@ -61,6 +67,8 @@ class Rounds:
         clock: Clock,
         schedule: RoundSchedule,
         messages: RoundMessages,
+        guilds: GuildService,
+        times: MemberTimesStore,
         *,
         topics: TopicSource,
         starters: StarterSource,
@@ -68,6 +76,8 @@ class Rounds:
     ) -> None:
         self._db = db
         self._breaks = breaks
+        self._guilds = guilds
+        self._times = times
         self._scheduler = scheduler
         self._clock = clock
         self._schedule = schedule
@@ -121,7 +131,12 @@ class Rounds:
             "SELECT user_id FROM pairing_members WHERE guild_id = ? AND favoured = 1",
             (guild_id,),
         )
+        choices = await self._db.fetchall(
+            "SELECT user_id, partner_user_id FROM pairing_meet_again WHERE guild_id = ?",
+            (guild_id,),
+        )
         asks, offers = await self._topics(guild_id)
+        times = await self._times.for_members(guild_id, members)
         result = match(
             MatchInput(
                 members=members,
@@ -130,14 +145,22 @@ class Rounds:
                 asks=asks,
                 offers=offers,
                 favoured=frozenset(r["user_id"] for r in favoured),
+                meet_again=mutual_pairs((r["user_id"], r["partner_user_id"]) for r in choices),
+                schedules={m: t.schedule for m, t in times.items()},
+                default_zone=await self._guilds.timezone(guild_id),
+                week_start=self._clock.now(),
                 seed=seed,
             )
         )
+        groups = tuple(g.members for g in result.groups)
         return RoundPlan(
-            groups=tuple(g.members for g in result.groups),
+            groups=groups,
             shared_topics=tuple(shown_topics(g.shared_topics) for g in result.groups),
             left_out=result.left_out if result.groups else tuple(members),
             pool_size=len(members),
+            overlap_minutes=tuple(g.overlap_minutes for g in result.groups),
+            meet_again=tuple(g.meet_again for g in result.groups),
+            proposals=await _proposals(groups, times, self._clock.now()),
         )
 
     async def preview(self, guild_id: int) -> RoundPlan:
@@ -259,13 +282,28 @@ class Rounds:
     async def store_plan(
         self, tx: Transaction, guild_id: int, round_id: int, plan: RoundPlan
     ) -> None:
-        """Groups and assignments, in the caller's transaction."""
-        for members, topics in zip(plan.groups, plan.shared_topics, strict=True):
+        """Groups (with their proposed times) and assignments, in the caller's transaction."""
+        for k, (members, topics) in enumerate(zip(plan.groups, plan.shared_topics, strict=True)):
+            slots = plan.proposals[k] if plan.proposals else ()
             group_id = await tx.fetchval(
-                "INSERT INTO pairing_groups (round_id, guild_id, size, shared_topics) "
-                "VALUES (?, ?, ?, ?) RETURNING group_id",
-                (round_id, guild_id, len(members), json.dumps(list(topics))),
+                "INSERT INTO pairing_groups (round_id, guild_id, size, shared_topics, "
+                "overlap_minutes, proposed_slots) VALUES (?, ?, ?, ?, ?, ?) RETURNING group_id",
+                (
+                    round_id,
+                    guild_id,
+                    len(members),
+                    json.dumps(list(topics)),
+                    plan.overlap_minutes[k] if plan.overlap_minutes else None,
+                    json.dumps([to_db(s) for s in slots]),
+                ),
             )
+            # Paired again as both wished: their choices are used up.
+            for a, b in plan.meet_again[k] if plan.meet_again else ():
+                await tx.execute(
+                    "DELETE FROM pairing_meet_again WHERE guild_id = ? AND ((user_id = ? AND "
+                    "partner_user_id = ?) OR (user_id = ? AND partner_user_id = ?))",
+                    (guild_id, a, b, b, a),
+                )
             await tx.executemany(
                 "INSERT INTO pairing_assignments (round_id, guild_id, user_id, group_id, outcome) "
                 "VALUES (?, ?, ?, ?, 'paired')",
@@ -313,3 +351,20 @@ class Rounds:
         except Exception:
             log.exception("Could not get a conversation starter for guild %s", guild_id)
             return ""
+
+
+async def _proposals(
+    groups: tuple[tuple[int, ...], ...], times: Mapping[int, MemberTimes], now: datetime
+) -> tuple[tuple[datetime, ...], ...]:
+    """Each group's meeting times, computed off the event loop (~1.5 ms per distinct set of
+    schedules; groups with the same zones and windows share one computation)."""
+    wanted = [tuple(times[m].schedule for m in g) for g in groups]
+
+    def propose_all() -> tuple[tuple[datetime, ...], ...]:
+        known: dict[tuple[Schedule, ...], tuple[datetime, ...]] = {}
+        for schedules in wanted:
+            if schedules not in known:
+                known[schedules] = propose_slots(schedules, now)
+        return tuple(known[s] for s in wanted)
+
+    return await asyncio.to_thread(propose_all)

@@ -2,6 +2,9 @@
 
 * `schedule`    the guild's round schedule (admins);
 * `membership`  opting in and out, pauses, avoid lists, a member's own status;
+* `times`       a member's own timezone and weekly availability;
+* `meetings`    the intro's proposed times: picks, confirmation, reminders;
+* `history`     a member's past groups and "Meet again" choices;
 * `rounds`      the pool (asked of Discord), the plan, one round per slot with its messages;
 * `messages`    the round's messages through the outbox, and what their outcomes record;
 * `midround`    check-ins, and a member leaving during a round;
@@ -30,6 +33,9 @@ from bot.privacy.rules import TableRule, TableRules
 from bot.scheduler import Scheduler
 
 from .common import CHECKIN_JOB, ROUND_JOB
+from .history import PairingHistory
+from .meetings import Meetings
+from .member_times import MemberTimesStore
 from .membership import Membership
 from .messages import RoundMessages
 from .midround import MidRound
@@ -51,6 +57,13 @@ class PairingService:
         ),
         "pairing_assignments": TableRule("pairing rounds you were in", anonymise=("user_id",)),
         "pairing_undelivered": TableRule("pairing messages that could not reach you"),
+        "pairing_member_times": TableRule("your pairing timezone and availability"),
+        "pairing_slot_picks": TableRule("meeting times you picked"),
+        # Another member's "Meet again" for you stays theirs and unseen: nobody learns of a
+        # one-sided choice.
+        "pairing_meet_again": TableRule(
+            "partners you chose to meet again", keep=("partner_user_id",)
+        ),
     }
 
     def __init__(
@@ -66,7 +79,10 @@ class PairingService:
         breaks: BreakCalendar | None = None,
     ) -> None:
         breaks = breaks or NoBreaks()
-        self.messages = RoundMessages(db, clock, outbox)
+        self.times = MemberTimesStore(db, clock, guilds)
+        self.messages = RoundMessages(db, clock, outbox, self.times)
+        self.meetings = Meetings(db, clock, outbox, self.messages)
+        self.history = PairingHistory(db, clock)
         self.schedule = RoundSchedule(db, scheduler, clock, guilds)
         self.membership = Membership(db, scheduler, clock, self.schedule, guilds)
         self.rounds = Rounds(
@@ -75,6 +91,8 @@ class PairingService:
             clock,
             self.schedule,
             self.messages,
+            guilds,
+            self.times,
             topics=topics,
             starters=starters,
             breaks=breaks,

@@ -16,11 +16,13 @@ from discord.ext import commands
 from bot.edge.admin import AdminGroup
 from bot.edge.interactions import reply
 from bot.schedules import WEEKDAYS
+from bot.timezones import suggest_timezones
 
 from . import _messages
+from ._history import HistoryView
 from ._presence import DiscordPresence
 from ._render import mentions, plan_lines, stats_embed, status_text, when
-from ._views import CheckinButton
+from ._views import CheckinButton, SlotButton
 
 if TYPE_CHECKING:
     from bot.app import Kindred
@@ -40,14 +42,14 @@ class Pairing(commands.Cog):
         self.service = bot.services.pairing
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(CheckinButton)
+        self.bot.add_dynamic_items(CheckinButton, SlotButton)
         _messages.register(self.bot)
         self.service.rounds.attach(DiscordPresence(self.bot))
 
     async def cog_unload(self) -> None:
         self.service.rounds.attach(None)
         self.bot.transport.unregister(*_messages.KINDS)
-        self.bot.remove_dynamic_items(CheckinButton)
+        self.bot.remove_dynamic_items(CheckinButton, SlotButton)
 
     # -- members -----------------------------------------------------------------------------
 
@@ -106,7 +108,55 @@ class Pairing(commands.Cog):
         status = await self.service.membership.member_status(
             interaction.guild_id, interaction.user.id
         )
-        await reply(interaction, status_text(status))
+        times = await self.service.times.get(interaction.guild_id, interaction.user.id)
+        await reply(interaction, status_text(status, times))
+
+    @pair.command(name="timezone", description="Your own timezone (default: this server's)")
+    @app_commands.describe(name="An IANA timezone name, e.g. America/Chicago")
+    async def timezone(self, interaction: discord.Interaction, name: str) -> None:
+        assert interaction.guild_id is not None
+        zone = await self.service.times.set_timezone(
+            interaction.guild_id, interaction.user.id, name
+        )
+        await reply(
+            interaction,
+            f"Your timezone is now **{zone.key}**. Your availability (`/pair availability`) is "
+            "read in it, and proposed meeting times fit it from the next round on.",
+        )
+
+    @timezone.autocomplete("name")
+    async def timezone_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=n, value=n) for n in suggest_timezones(current)]
+
+    @pair.command(name="availability", description="Weekly times you could meet, in your timezone")
+    @app_commands.describe(
+        when="e.g. Mon-Thu 16:00-18:00, Sat 09:00-12:00 (in your timezone); clear removes them"
+    )
+    async def availability(self, interaction: discord.Interaction, when: str) -> None:
+        assert interaction.guild_id is not None
+        windows = await self.service.times.set_availability(
+            interaction.guild_id, interaction.user.id, when
+        )
+        times = await self.service.times.get(interaction.guild_id, interaction.user.id)
+        if windows is None:
+            text = f"Cleared: you count as free 07:00-21:00 every day (**{times.zone.key}**) again."
+        else:
+            text = (
+                f"Saved: `{windows.to_text()}` (**{times.zone.key}**, "
+                f"{windows.minutes // 60} h {windows.minutes % 60:02d} min a week). Rounds pair "
+                "you with members free at the same times and propose meeting times inside them."
+            )
+        if not times.own_zone:
+            text += " That is this server's timezone; `/pair timezone` sets your own."
+        await reply(interaction, text)
+
+    @pair.command(name="history", description="Who you were paired with; choose to meet again")
+    async def history(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        view = HistoryView(self.service.history, interaction.guild_id, interaction.user.id)
+        await reply(interaction, embed=await view.load(0), view=view)
 
     @pair.command(name="avoid", description="Never pair me with this member (they are not told)")
     @app_commands.describe(member="The member you don't want to be paired with")
@@ -220,7 +270,9 @@ class Pairing(commands.Cog):
             f"If a round ran now ({plan.pool_size} members; nothing has been sent):\n{body}"[:2000],
         )
 
-    @admin_pairing.command(name="stats", description="Rounds, pairs, check-ins, undelivered intros")
+    @admin_pairing.command(
+        name="stats", description="Rounds, pairs, check-ins, meeting times, undelivered intros"
+    )
     async def stats(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         stats = await self.service.overview.stats(interaction.guild_id)

@@ -6,17 +6,22 @@ from datetime import datetime
 
 import discord
 
+from bot.pairing.member_times import MemberTimes
 from bot.pairing.models import (
     Announcement,
     CheckIn,
     Intro,
+    MeetingNote,
     MemberStatus,
     Notice,
     PairingStats,
+    PickAck,
+    ProposedTimes,
     RoundPlan,
 )
 
 COLOR = discord.Color.blurple()
+MESSAGE_LIMIT = 2000  # Discord's limit on a message's content
 PREVIEW_LINES = 40
 ANSWER_WORDS = {"met": "you met", "not_yet": "not yet", "skipped": "skipped this round"}
 
@@ -78,7 +83,75 @@ def intro_text(intro: Intro, guild_name: str) -> str:
             f"Hi! Your pairing this round in **{guild_name}**: you are meeting "
             f"{mentions(intro.partner_ids)}."
         )
-    return f"{opening}\n\n{_why(intro.shared_topics)}{starter}\n{HOW_TO_MEET}\n\n{CHECKIN_HINT}"
+    times = times_text(intro.times, intro.user_ids) if intro.times else ""
+    head = f"{opening}\n\n{_why(intro.shared_topics)}"
+    return fitted(head, starter, f"\n{HOW_TO_MEET}\n\n{times}{CHECKIN_HINT}")
+
+
+def fitted(head: str, quote: str, tail: str) -> str:
+    """`head + quote + tail` within Discord's 2,000 characters: a long quoted prompt (a custom
+    one may have 1,000) gives way to the meeting times, shortened with an ellipsis."""
+    excess = len(head) + len(quote) + len(tail) - MESSAGE_LIMIT
+    if excess > 0:
+        quote = quote[: len(quote) - excess - 2] + "…\n"
+    return f"{head}{quote}{tail}"
+
+
+def times_text(times: ProposedTimes, recipients: tuple[int, ...]) -> str:
+    """The proposed times (each reader sees their own local time), or, without a common time,
+    each member's local time now."""
+    if times.slots:
+        lines = [
+            f"**{k}.** {discord.utils.format_dt(at, 'F')} ({discord.utils.format_dt(at, 'R')})"
+            for k, at in enumerate(times.slots, start=1)
+        ]
+        return (
+            "**Times that suit you all** (30 minutes, shown in your own time):\n"
+            + "\n".join(lines)
+            + "\nTap **Works for me** on one. When everyone has picked the same time, I'll "
+            "confirm it to each of you and remind you 30 minutes before.\n\n"
+        )
+    lines = [
+        f"- {'you' if recipients == (user_id,) else f'<@{user_id}>'}: {clock} ({zone})"
+        for user_id, clock, zone in times.local_now
+    ]
+    return (
+        "**No common time:** I found no half hour in the coming week when you are all free, "
+        "so please arrange one between you. Local time for each of you when this round "
+        "started:\n" + "\n".join(lines) + "\n\n"
+    )
+
+
+def pick_text(ack: PickAck) -> str:
+    """The reply to a "Works for me" / "None of these" press (only the presser sees it)."""
+    if ack.already_confirmed and ack.confirmed_at is not None:
+        return f"Your meeting time is already confirmed: {when(ack.confirmed_at)}."
+    if ack.slot is None:
+        return (
+            "Noted: none of these times works for you. Message your partner to find another; "
+            "you can still pick one of the times above."
+        )
+    if ack.confirmed_at is not None:
+        return (
+            f"Confirmed: everyone picked {when(ack.confirmed_at)}. Confirmation DMs are on the way."
+        )
+    waiting = "your partner" if ack.waiting_for == 1 else f"{ack.waiting_for} partners"
+    return (
+        f"Noted: {when(ack.slot)} works for you. I'll confirm it when {waiting} picks it too; "
+        "you can change your pick until then."
+    )
+
+
+def meeting_note_text(note: MeetingNote, guild_name: str) -> str:
+    """A confirmation or a reminder of a group's meeting time."""
+    at = f"{discord.utils.format_dt(note.at, 'F')} ({discord.utils.format_dt(note.at, 'R')})"
+    with_whom = mentions(note.partner_ids if len(note.user_ids) == 1 else note.user_ids)
+    if note.reminder:
+        return f"Reminder: you are meeting {with_whom} ({guild_name}) {at}. Enjoy the conversation!"
+    return (
+        f"It's set: everyone picked {at} for your meeting with {with_whom} in **{guild_name}**. "
+        "I'll remind you 30 minutes before."
+    )
 
 
 def checkin_text(checkin: CheckIn, guild_name: str) -> str:
@@ -90,15 +163,20 @@ def checkin_text(checkin: CheckIn, guild_name: str) -> str:
 
 
 def notice_text(notice: Notice, guild_name: str) -> str:
+    """A change during the round; a new group also gets its proposed meeting times."""
+    times = times_text(notice.times, (notice.user_id,)).rstrip() if notice.times else ""
     if notice.kind == "rematched":
         return (
             f"Good news from **{guild_name}**: a partner became free, so for the rest of this "
             f"round you are paired with {mentions(notice.partner_ids)}. Say hello!\n\n"
-            f"{HOW_TO_MEET}"
+            f"{HOW_TO_MEET}" + (f"\n\n{times}" if times else "")
         )
     left = f"<@{notice.departed_user_id}> has left **{guild_name}**"
     if notice.partner_ids:
-        return f"{left}. For the rest of this round your partner is {mentions(notice.partner_ids)}."
+        return (
+            f"{left}. For the rest of this round your partner is {mentions(notice.partner_ids)}."
+            + (f"\n\n{times}" if times else "")
+        )
     return (
         f"{left}, so you have no partner for the rest of this round. Sorry about that: you "
         "will be first in line next round."
@@ -132,7 +210,7 @@ def plan_lines(plan: RoundPlan) -> list[str]:
     return lines
 
 
-def status_text(status: MemberStatus) -> str:
+def status_text(status: MemberStatus, times: MemberTimes) -> str:
     if not status.opted_in:
         lines = ["You are **not opted in** to pairing. `/pair join` to take part."]
     elif status.paused_until is not None:
@@ -143,6 +221,9 @@ def status_text(status: MemberStatus) -> str:
         lines.append(f"This round you are paired with {mentions(status.partner_ids)}.")
     elif status.round_started_at is not None:
         lines.append("You have no partner in the current round.")
+    if status.confirmed_at is not None:
+        lines.append(f"Your meeting time is confirmed: {when(status.confirmed_at)}.")
+    lines.append(times_line(times))
     if status.next_round_at is not None:
         lines.append(f"Next round: {when(status.next_round_at)}.")
     else:
@@ -150,6 +231,22 @@ def status_text(status: MemberStatus) -> str:
     if status.avoiding:
         lines.append(f"You avoid {status.avoiding} member(s) (only you can see this).")
     return "\n".join(lines)
+
+
+def times_line(times: MemberTimes) -> str:
+    """A member's timezone and windows, as `/pair status` shows them."""
+    whose = "" if times.own_zone else " (this server's; `/pair timezone` sets yours)"
+    zone = f"**{times.zone.key}**{whose}"
+    windows = (
+        f"`{times.windows.to_text()}`"
+        if times.windows is not None and times.windows.bits
+        else "07:00-21:00 every day (the default; `/pair availability`)"
+    )
+    return f"Your timezone: {zone}. Free to meet: {windows}."
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} of {whole} ({round(100 * part / whole)} %)" if whole else "none yet"
 
 
 def stats_embed(stats: PairingStats) -> discord.Embed:
@@ -165,6 +262,15 @@ def stats_embed(stats: PairingStats) -> discord.Embed:
         value=(
             f"We met: {stats.met} · Not yet: {stats.not_yet} · Skipped: {stats.skipped} · "
             f"No answer yet: {stats.unanswered}"
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Meeting times (groups)",
+        value=(
+            f"60+ minutes of weekly overlap: {_share(stats.with_overlap, stats.overlap_known)}\n"
+            f"Confirmed a time: {_share(stats.confirmed, stats.groups)}\n"
+            f'Check-in said "We met": {_share(stats.groups_met, stats.groups)}'
         ),
         inline=False,
     )

@@ -1,11 +1,12 @@
-"""How a "Talk 1:1 about this" intro reads: the day's prompt quoted, the partner(s) named, and
-a kind word for a member nobody else signed up with."""
+"""How a "Talk 1:1 about this" intro reads: the day's prompt quoted, the partner(s) named, the
+proposed meeting times (as in a round's intro), and a kind word for a member nobody else signed
+up with."""
 
 from __future__ import annotations
 
 from bot.pairing.models import Intro
 
-from ._render import mentions, quoted
+from ._render import fitted, mentions, quoted, times_text
 
 TALK_HINT = (
     "Send a message to say hello and find 15-30 minutes in the next few days: a call, a voice "
@@ -40,4 +41,5 @@ def talk_intro_text(intro: Intro, guild_name: str) -> str:
             f"Hi! You asked to talk 1:1 about today's prompt in **{guild_name}**: you are "
             f"talking with {mentions(intro.partner_ids)}, who asked too."
         )
-    return f"{opening}\n\n{prompt}{TALK_HINT}"
+    times = times_text(intro.times, intro.user_ids).rstrip() if intro.times else ""
+    return fitted(f"{opening}\n\n", prompt, TALK_HINT + (f"\n\n{times}" if times else ""))

@@ -87,7 +87,7 @@ async def test_rounds_in_the_period_count_members_groups_and_check_ins(services)
     ) == (2, 2, 0, 2)
     assert (last_week.paired, last_week.groups, last_week.groups_met) == (7, 3, 3)
     assert (last_week.met, last_week.unanswered) == (3, 4)
-    assert last_week.groups_confirmed is None  # meeting times are not tracked yet
+    assert last_week.groups_confirmed == 0  # nobody confirmed a meeting time
 
 
 async def test_asks_per_week_and_the_median_time_to_a_first_helper(services):
@@ -153,7 +153,7 @@ async def test_the_report_text_carries_the_figures(services):
     assert "70% have met at least one other member; 2 clusters, the largest of 5" in (
         report.summary
     )
-    assert "not tracked yet" in report.summary
+    assert "0 confirmed a time" in report.summary
     assert report.details.count("check-ins: We met") == 2
     assert report.details.count("- week of ") == 4
 

@@ -1,4 +1,4 @@
--- PostgreSQL twin of 0011_shard_leases.sql.
+-- PostgreSQL twin of 0009_shard_leases.sql.
 -- Scale-out (issue 12): processes sharing one database split Discord's shards between them.
 -- shard_leases is the fence: a process serves a shard only while it holds the shard's row, and
 -- renews it every ~10 s for ~30 s ahead; a row whose lease_until has passed is free again.
