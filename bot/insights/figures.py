@@ -18,10 +18,6 @@ from bot.db import Row
 from .graph import ConnectionFigures, ConnectionMap, connection_graph, connection_map, met_pairs
 from .history import ANSWER, GROUP, MET, NO_ANSWER, NOT_YET, ROUND, SKIPPED, History
 
-# Meeting-time confirmations (issue 13): `history._ROUNDS` counts each round's groups that
-# confirmed a time (`pairing_groups.confirmed_at`); `RoundFigures.groups_confirmed` carries it.
-CONFIRMED_TIMES_TRACKED = True
-
 
 @dataclass(frozen=True, slots=True)
 class RoundFigures:
@@ -35,7 +31,7 @@ class RoundFigures:
     skipped: int
     unanswered: int
     groups_met: int  # groups where someone answered "We met"
-    groups_confirmed: int | None = None  # groups that confirmed a time; None: not tracked yet
+    groups_confirmed: int  # groups whose members all picked the same proposed meeting time
 
 
 @dataclass(frozen=True, slots=True)

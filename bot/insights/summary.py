@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from .figures import CONFIRMED_TIMES_TRACKED, Insights, RoundFigures, WeekFigures
+from .figures import Insights, RoundFigures, WeekFigures
 
 MESSAGE_LIMIT = 2000
 TOPICS_IN_SUMMARY = 5
@@ -45,12 +45,10 @@ def share(part: int, whole: int) -> str:
 
 def round_line(r: RoundFigures) -> str:
     """One round in one line."""
-    confirmed = (
-        f", {r.groups_confirmed:,} confirmed a time" if r.groups_confirmed is not None else ""
-    )
     return (
         f"{r.started_at:%Y-%m-%d}: {plural(r.paired, 'member')} paired in "
-        f"{plural(r.groups, 'group')} ({r.groups_met:,} met{confirmed}); check-ins: "
+        f"{plural(r.groups, 'group')} ({r.groups_met:,} met, "
+        f"{r.groups_confirmed:,} confirmed a time); check-ins: "
         f"We met {r.met:,}, Not yet {r.not_yet:,}, Skip {r.skipped:,}, "
         f"no answer {r.unanswered:,}"
     )
@@ -74,11 +72,12 @@ def rounds_paragraph(insights: Insights) -> str:
     met = sum(r.groups_met for r in rounds)
     answered = sum(r.paired - r.unanswered for r in rounds)
     paired = sum(r.paired for r in rounds)
-    confirmed = "" if CONFIRMED_TIMES_TRACKED else " Groups that confirmed a time: not tracked yet."
+    confirmed = sum(r.groups_confirmed for r in rounds)
     return (
         f"**Pairing rounds:** {plural(len(rounds), 'round')}, {plural(groups, 'group')}; "
         f"{share(met, groups)} of groups met (someone answered We met); "
-        f"{share(answered, paired)} of check-ins answered.{confirmed}\n"
+        f"{share(confirmed, groups)} confirmed a meeting time; "
+        f"{share(answered, paired)} of check-ins answered.\n"
         f"Latest round {round_line(rounds[-1])}."
     )
 
@@ -147,8 +146,6 @@ def details(insights: Insights, guild_name: str) -> str:
     """Every figure: each round, each week, every topic (the text file's content)."""
     lines = [header(insights, guild_name).replace("**", ""), "", "Pairing rounds:"]
     lines += [f"- {round_line(r)}" for r in insights.rounds] or ["- none in this period"]
-    if not CONFIRMED_TIMES_TRACKED:
-        lines.append("- groups that confirmed a time: not tracked yet")
     lines += ["", "Asks per week:"] + [f"- {week_line(w)}" for w in insights.asks]
     lines += ["", topics_paragraph(insights, None).replace("**", "")]
     lines += ["", connections_paragraph(insights).replace("**", "")]
