@@ -279,7 +279,7 @@ async def test_three_processes_survive_kills_and_a_database_restart_exactly_once
                 if c.guild_id not in asked and rng.random() < 0.5:
                     reply = await command(fake, c.guild_id, c.asker, "ask", topic="pbl",
                                           details="How do I grade group work?")  # fmt: skip
-                    assert "I'll DM you" in reply, reply
+                    assert "is recorded" in reply, reply
                     asked.add(c.guild_id)
 
             await asyncio.gather(*(one(c) for c in ready))
@@ -300,7 +300,7 @@ async def test_three_processes_survive_kills_and_a_database_restart_exactly_once
                     message, custom_id = buttons[0]
                     handle = await fake.click(message, custom_id, c.helper)
                     reply = (await handle.response(timeout=30)).text
-                    assert "can help" in reply, reply
+                    assert "Thank you!" in reply or "already offered" in reply, reply
                     answered.add(c.guild_id)
 
         for kill in range(KILLS):
@@ -360,13 +360,17 @@ async def test_three_processes_survive_kills_and_a_database_restart_exactly_once
         for user_id in c.pairs:
             per_round = Counter(intro_round(m) for m in fake.dms_to(user_id))
             assert set(per_round.values()) == {1} and len(per_round) == rounds[c.guild_id]
-        # Asks: one post, one routing DM to the helper, one "can help" to the asker.
+        # Asks: one post, one routing DM to the helper, and for a pressed "I can help" one
+        # private thread for the two (its opening message once), or else one DM to the asker.
         asks = [m for m in fake.channel_messages(c.help) if m.nonce and "pbl" in m.text.lower()]
         assert len(asks) == (c.guild_id in asked), c.guild_id
         routing = [m for m in fake.dms_to(c.helper) if m.nonce]
         assert len(routing) == (c.guild_id in asked)
+        threads = [t for t in fake.threads if t.parent_id == c.help and t.type == 12]
+        opened = [m for t in threads for m in fake.channel_messages(t.id) if m.nonce]
         told = [m for m in fake.dms_to(c.asker) if m.nonce]
-        assert len(told) == (c.guild_id in answered), (c.guild_id, [m.text for m in told])
+        assert len(threads) + len(told) == (c.guild_id in answered), (c.guild_id, told)
+        assert len(opened) == len(threads), (c.guild_id, [m.text for m in opened])
     assert sum(rounds.values()) >= 2 * len(communities)
     assert len(answered) >= 5  # DM buttons for guilds of every process were pressed on shard 0
     assert {by_shard[g].shard for g in answered} - {0, 1}
